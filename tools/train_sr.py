@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""Train an ESPCN luma super-resolution model on T91 + BSD200.
+
+Low-resolution inputs are made with the MATLAB-compatible bicubic that the
+evaluation protocol uses, so training and scoring see the same degradation.
+Checkpoints go to --work-dir every --ckpt-every steps; --resume continues one.
+The finished weights (a plain state_dict) and their sha256 are written to --out.
+
+Example (the command behind the committed espcn-x3 weights is in its model card):
+    python tools/train_sr.py --scale 3 --steps 20000 --out vidclear/models/weights/espcn_x3.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from vidclear.evaluation.sr import list_images, load_pairs, make_pair, read_rgb, score_sr  # noqa: E402
+from vidclear.models.espcn import ESPCN  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "sr"
+
+
+def gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    g = torch.exp(-((torch.arange(size) - size // 2) ** 2) / (2 * sigma**2))
+    g = g / g.sum()
+    return (g[:, None] * g[None, :])[None, None]
+
+
+def ssim_loss(a: torch.Tensor, b: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
+    c1, c2 = 0.01**2, 0.03**2
+    mu_a, mu_b = F.conv2d(a, window), F.conv2d(b, window)
+    var_a = F.conv2d(a * a, window) - mu_a**2
+    var_b = F.conv2d(b * b, window) - mu_b**2
+    cov = F.conv2d(a * b, window) - mu_a * mu_b
+    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+    return 1 - s.mean()
+
+
+class PatchSampler:
+    """Random aligned LR/HR luma patches with the eight flips/rotations."""
+
+    def __init__(self, folders: list[Path], scale: int, patch: int, noise: float, seed: int) -> None:
+        self.scale, self.patch, self.noise = scale, patch, noise
+        self.rng = np.random.default_rng(seed)
+        self.pairs = []
+        for folder in folders:
+            for path in list_images(folder):
+                pair = make_pair(read_rgb(path), scale, path.stem)
+                if min(pair.lr_y.shape) >= patch:
+                    self.pairs.append(((pair.lr_y / 255).astype(np.float32), (pair.hr_y / 255).astype(np.float32)))
+        # Sample images in proportion to their area so big images are not under-used.
+        areas = np.array([lr.size for lr, _ in self.pairs], dtype=np.float64)
+        self.weights = areas / areas.sum()
+
+    def batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        s, p = self.scale, self.patch
+        lrs, hrs = [], []
+        for i in self.rng.choice(len(self.pairs), size=n, p=self.weights):
+            lr, hr = self.pairs[i]
+            y = int(self.rng.integers(0, lr.shape[0] - p + 1))
+            x = int(self.rng.integers(0, lr.shape[1] - p + 1))
+            a = lr[y : y + p, x : x + p]
+            b = hr[y * s : (y + p) * s, x * s : (x + p) * s]
+            k = int(self.rng.integers(0, 8))
+            if k & 4:
+                a, b = a.T, b.T
+            if k & 2:
+                a, b = a[::-1], b[::-1]
+            if k & 1:
+                a, b = a[:, ::-1], b[:, ::-1]
+            lrs.append(np.ascontiguousarray(a))
+            hrs.append(np.ascontiguousarray(b))
+        lr_t = torch.from_numpy(np.stack(lrs))[:, None]
+        if self.noise > 0:
+            sigma = torch.empty(n, 1, 1, 1).uniform_(0, self.noise)
+            lr_t = lr_t + sigma * torch.randn_like(lr_t)
+        return lr_t, torch.from_numpy(np.stack(hrs))[:, None]
+
+
+def luma_upscaler(model: torch.nn.Module, device: torch.device):
+    def run(y: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            t = torch.from_numpy((y / 255).astype(np.float32))[None, None].to(device)
+            return model(t)[0, 0].float().cpu().numpy().astype(np.float64) * 255
+
+    return run
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
+    ap.add_argument("--channels", type=int, nargs=2, default=(64, 32))
+    ap.add_argument("--no-residual", action="store_true", help="paper ESPCN without the bicubic residual")
+    ap.add_argument("--steps", type=int, default=20000)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--patch", type=int, default=24, help="low-resolution patch size")
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--ssim-weight", type=float, default=0.0, help="loss = L1 + w * (1 - SSIM)")
+    ap.add_argument("--noise", type=float, default=0.0, help="max Gaussian noise sigma added to LR inputs")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--work-dir", type=Path, default=None, help="checkpoints (default: next to --out)")
+    ap.add_argument("--ckpt-every", type=int, default=1000)
+    ap.add_argument("--val-every", type=int, default=1000)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    device = torch.device(args.device)
+    work = args.work_dir or args.out.with_suffix(".work")
+    work.mkdir(parents=True, exist_ok=True)
+    ckpt_path = work / "checkpoint.pt"
+
+    folders = [args.data / "train_t91", args.data / "train_bsd200"]
+    for f in folders + [args.data / "set5"]:
+        if not f.is_dir():
+            print(f"train_sr: missing data folder {f}", file=sys.stderr)
+            return 2
+    sampler = PatchSampler(folders, args.scale, args.patch, args.noise, args.seed)
+    val_pairs = load_pairs(args.data / "set5", args.scale)
+    print(f"train_sr: {len(sampler.pairs)} training images, scale x{args.scale}, device {device}", flush=True)
+
+    model = ESPCN(args.scale, tuple(args.channels), residual=not args.no_residual).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(step, args.steps) / args.steps))
+    )
+    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
+    window = gaussian_window().to(device)
+    step = 0
+    if args.resume and ckpt_path.exists():
+        state = torch.load(ckpt_path, map_location=device, weights_only=False)  # our own file: holds RNG states
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        step = state["step"]
+        sampler.rng.bit_generator.state = state["sampler_rng"]
+        torch.set_rng_state(state["torch_rng"])
+        print(f"train_sr: resumed at step {step}", flush=True)
+
+    def save_checkpoint() -> None:
+        tmp = ckpt_path.with_suffix(".tmp")
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "opt": opt.state_dict(),
+                "sched": sched.state_dict(),
+                "step": step,
+                "sampler_rng": sampler.rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(),
+                "args": {k: str(v) for k, v in vars(args).items()},
+            },
+            tmp,
+        )
+        tmp.replace(ckpt_path)
+
+    t0 = time.time()
+    running = 0.0
+    while step < args.steps:
+        lr_b, hr_b = sampler.batch(args.batch)
+        lr_b, hr_b = lr_b.to(device, non_blocking=True), hr_b.to(device, non_blocking=True)
+        with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
+            out = model(lr_b)
+        out = out.float()
+        loss = F.l1_loss(out, hr_b)
+        if args.ssim_weight > 0:
+            loss = loss + args.ssim_weight * ssim_loss(out, hr_b, window)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        sched.step()
+        step += 1
+        running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
+        if step % args.ckpt_every == 0 or step == args.steps:
+            save_checkpoint()
+        if step % args.val_every == 0 or step == args.steps:
+            model.eval()
+            val = score_sr(val_pairs, args.scale, luma_upscaler(model, device), with_ssim=False)
+            model.train()
+            rate = step / (time.time() - t0)
+            print(
+                f"step {step}/{args.steps}  loss {running:.5f}  lr {sched.get_last_lr()[0]:.2e}  "
+                f"Set5 PSNR {val.psnr:.3f} dB  {rate:.1f} steps/s",
+                flush=True,
+            )
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    model = model.cpu().eval()
+    torch.save(model.state_dict(), args.out)
+    info = {"weights": str(args.out), "sha256": sha256(args.out), "steps": step, "seconds": round(time.time() - t0, 1)}
+    print(json.dumps(info), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,3 @@
+"""vidclear: real-time super-resolution and low-light enhancement for surveillance video."""
+
+__version__ = "0.1.0"

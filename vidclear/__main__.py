@@ -1,0 +1,3 @@
+from vidclear.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Inference backends, one module each, chosen by name or by --backend auto."""

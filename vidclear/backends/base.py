@@ -1,0 +1,36 @@
+"""The backend contract: load a model, infer a batch, describe itself.
+
+A backend knows nothing of video: it takes float32 arrays (N, C, H, W) in
+[0, 1] and returns the model's output the same way. One file per runtime;
+optional runtimes import lazily so everything loads on a CPU-only machine.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+
+from ..models.registry import ModelSpec
+
+
+class Backend(ABC):
+    name: ClassVar[str]
+
+    @classmethod
+    @abstractmethod
+    def unavailable_reason(cls, device: str) -> str | None:
+        """None when this backend can run on ``device`` here, else why not (one line)."""
+
+    @abstractmethod
+    def __init__(self, spec: ModelSpec, device: str) -> None:
+        self.spec = spec
+        self.device = device
+
+    @abstractmethod
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        """float32 (N, C, H, W) in [0, 1] -> float32 (N, C, H*scale, W*scale)."""
+
+    def describe(self) -> dict:
+        return {"backend": self.name, "device": self.device, "model": self.spec.name}

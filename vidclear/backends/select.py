@@ -1,0 +1,57 @@
+"""Backend registry and the --backend auto choice.
+
+``auto`` walks the backends from fastest to slowest and takes the first that
+can run here, logging why each faster one could not.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..errors import BackendUnavailable, UnknownNameError
+from ..models.registry import ModelSpec
+from .base import Backend
+from .torch_backend import TorchBackend
+
+log = logging.getLogger(__name__)
+
+BACKENDS: dict[str, type[Backend]] = {TorchBackend.name: TorchBackend}
+
+# (backend, device) from fastest to slowest.
+AUTO_ORDER: list[tuple[str, str]] = [("torch", "cuda"), ("torch", "cpu")]
+
+
+def backend_names() -> list[str]:
+    return ["auto", *BACKENDS]
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def create_backend(name: str, spec: ModelSpec, device: str = "auto") -> Backend:
+    if name == "auto":
+        skipped = []
+        for candidate, cand_device in AUTO_ORDER:
+            if device != "auto" and cand_device != device:
+                continue
+            reason = BACKENDS[candidate].unavailable_reason(cand_device)
+            if reason is None:
+                for why in skipped:
+                    log.info("backend auto: skipped %s", why)
+                log.info("backend auto: chose %s on %s", candidate, cand_device)
+                return BACKENDS[candidate](spec, cand_device)
+            skipped.append(f"{candidate} ({cand_device}): {reason}")
+        raise BackendUnavailable("no backend can run here: " + "; ".join(skipped))
+    cls = BACKENDS.get(name)
+    if cls is None:
+        raise UnknownNameError(f"unknown backend '{name}'; known backends: {', '.join(backend_names())}")
+    dev = resolve_device(device)
+    reason = cls.unavailable_reason(dev)
+    if reason is not None:
+        raise BackendUnavailable(f"backend '{name}' cannot run on {dev}: {reason}")
+    return cls(spec, dev)

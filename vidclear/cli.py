@@ -1,0 +1,177 @@
+"""Command line: ``vidclear enhance|models|eval``.
+
+Errors a user can cause print one line, ``vidclear: error: ...``, and exit 2;
+``--debug`` adds the traceback. A failing stage is named; Ctrl-C exits 130 with
+a playable output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Optional, Sequence
+
+from . import __version__
+from .errors import StageFailed, VidclearError
+
+log = logging.getLogger("vidclear")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
+
+
+class _CurrentStderr:
+    """Writes to whatever sys.stderr is now (rich's live display swaps it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        msg = record.getMessage().replace("\n", " ")
+        if record.levelno >= logging.WARNING:
+            text = f"vidclear: {record.levelname.lower()}: {msg}"
+        else:
+            text = f"vidclear: {msg}"
+        if record.exc_info and record.levelno >= logging.ERROR:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+def setup_logging(quiet: bool, debug: bool) -> None:
+    level = logging.DEBUG if debug else logging.ERROR if quiet else logging.INFO
+    handler = logging.StreamHandler(_CurrentStderr())  # type: ignore[arg-type]
+    handler.setFormatter(_Formatter())
+    root = logging.getLogger("vidclear")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", action="store_true", help="print only errors")
+    common.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
+
+    ap = argparse.ArgumentParser(
+        prog="vidclear",
+        description="Make surveillance video clearer: super-resolution and low-light enhancement.",
+        parents=[common],
+    )
+    ap.add_argument("--version", action="version", version=f"vidclear {__version__}")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+
+    enh = sub.add_parser("enhance", parents=[common], help="enhance a video file")
+    enh.add_argument("input", type=Path, help="input video file")
+    enh.add_argument("output", type=Path, help="output file (.mp4 .mkv .mov .ts)")
+    enh.add_argument("--config", type=Path, help="YAML config (see configs/)")
+    enh.add_argument("--model", help="model name (see `vidclear models`)")
+    enh.add_argument("--backend", help="backend name or auto (default)")
+    enh.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    enh.add_argument("--crf", type=int, help="encoder quality, 0-51 (lower is better)")
+    enh.add_argument("--preset", help="encoder preset, ultrafast .. veryslow")
+    enh.add_argument("--codec", choices=("libx264", "libx265"), help="video encoder")
+    enh.add_argument("--max-frames", type=int, help="stop after this many frames")
+
+    mod = sub.add_parser("models", parents=[common], help="list the models")
+    mod.add_argument("--json", action="store_true", help="print a JSON list")
+
+    ev = sub.add_parser("eval", parents=[common], help="score a model with the published protocol")
+    ev.add_argument("model", help="model name")
+    ev.add_argument("dataset", type=Path, help="folder of ground-truth images (e.g. ../shared/data/sr/set5)")
+    ev.add_argument("--json", action="store_true", help="end with one JSON object on the last line")
+    return ap
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    setup_logging(args.quiet, args.debug)
+    try:
+        if args.command == "enhance":
+            return cmd_enhance(args)
+        if args.command == "models":
+            return cmd_models(args)
+        if args.command == "eval":
+            return cmd_eval(args)
+        parser.error(f"unknown command {args.command}")
+    except StageFailed as e:
+        print(f"vidclear: error: {one_line(str(e))}", file=sys.stderr)
+        if args.debug:
+            traceback.print_exception(e.error)
+        return EXIT_USAGE if isinstance(e.error, VidclearError) else EXIT_FAILED
+    except VidclearError as e:
+        print(f"vidclear: error: {one_line(str(e))}", file=sys.stderr)
+        if args.debug:
+            traceback.print_exc()
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("vidclear: error: interrupted", file=sys.stderr)
+        return EXIT_SIGNAL["SIGINT"]
+    return EXIT_OK
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def cmd_enhance(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .enhance import run_enhance
+
+    overrides = {
+        "model": args.model,
+        "backend": args.backend,
+        "device": args.device,
+        "max_frames": args.max_frames,
+        "encoder.crf": args.crf,
+        "encoder.preset": args.preset,
+        "encoder.codec": args.codec,
+    }
+    cfg = load_config(args.config, overrides)
+    outcome = run_enhance(args.input, args.output, cfg, show_progress=not args.quiet and sys.stderr.isatty())
+    if not args.quiet:
+        print(outcome.report())
+    if outcome.damage:
+        print(f"vidclear: error: {outcome.damage}; wrote the {outcome.frames} frames before it to {args.output}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if outcome.interrupted_by:
+        return EXIT_SIGNAL.get(outcome.interrupted_by, EXIT_FAILED)
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .models.registry import all_models
+
+    rows = [m.describe() for m in all_models()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    header = ("name", "task", "scale", "params", "weights")
+    table = [header] + [(r["name"], r["task"], f"x{r['scale']}", str(r["params"]), r["weights"] or "-") for r in rows]
+    widths = [max(len(t[i]) for t in table) for i in range(len(header))]
+    for t in table:
+        print("  ".join(c.ljust(w) for c, w in zip(t, widths)).rstrip())
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluation.run import evaluate
+
+    result = evaluate(args.model, args.dataset)
+    print(result.table())
+    if args.json:
+        print(json.dumps(result.as_json()))
+    return EXIT_OK

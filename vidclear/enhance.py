@@ -1,0 +1,85 @@
+"""``vidclear enhance``: validate everything a user can get wrong, then run the pipeline."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from .backends.select import create_backend
+from .config import Config
+from .errors import InputError
+from .io.sink import FileSink, check_output_path
+from .io.source import FileSource
+from .models.registry import get_model
+from .pipeline.runner import Pipeline, RunResult
+from .pipeline.stages import DecodeStage, EncodeStage, InferStage, PreprocessStage
+from .progress import progress_reporter
+from .summary import format_summary
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EnhanceOutcome:
+    output: Path
+    result: RunResult
+    size: Optional[tuple[int, int]]
+    backend: dict
+    damage: Optional[str] = None
+
+    @property
+    def frames(self) -> int:
+        return self.result.frames
+
+    @property
+    def interrupted_by(self) -> Optional[str]:
+        return self.result.interrupted_by
+
+    def report(self) -> str:
+        size = f"{self.size[0]}x{self.size[1]}" if self.size else "no frames"
+        head = (
+            f"output: {self.output} ({size}, {self.frames} frames)\n"
+            f"model {self.backend.get('model')} on {self.backend.get('backend')}/{self.backend.get('device')}"
+        )
+        return head + "\n" + format_summary(self.result)
+
+
+def run_enhance(input_path: Path, output_path: Path, cfg: Config, show_progress: bool = False) -> EnhanceOutcome:
+    spec = get_model(cfg.model)
+    if spec.channels != 1:
+        raise InputError(f"model '{spec.name}' takes RGB frames, which this pipeline does not feed yet")
+    check_output_path(output_path, input_path if input_path.exists() else None)
+    source = FileSource(input_path)
+    try:
+        backend = create_backend(cfg.backend, spec, cfg.device)
+        sink = FileSink(output_path, cfg.encoder, cfg.audio, source.audio_stream)
+    except BaseException:
+        source.close()
+        raise
+    source.on_audio_packet = sink.add_audio_packet if source.audio_stream is not None else None
+    info = source.info
+    log.info(
+        "%s: %dx%d %s, %s frames -> %s x%d -> %dx%d",
+        input_path,
+        info.width,
+        info.height,
+        info.codec,
+        info.frames or "?",
+        spec.name,
+        spec.scale,
+        info.width * spec.scale,
+        info.height * spec.scale,
+    )
+    stages = [
+        DecodeStage(source, cfg.max_frames),
+        PreprocessStage(spec.scale),
+        InferStage(backend, cfg.pipeline.batch_size),
+        EncodeStage(sink, info.rate),
+    ]
+    pipeline = Pipeline(stages, cfg.pipeline.queue_size, policy="block")
+    total = min(info.frames, cfg.max_frames) if info.frames and cfg.max_frames else (cfg.max_frames or info.frames)
+    with progress_reporter(show_progress, total or None) as on_progress:
+        result = pipeline.run(on_progress)
+    return EnhanceOutcome(output_path, result, sink.size, backend.describe(), source.damage)

@@ -1,0 +1,39 @@
+"""Errors a user can cause, each shown as one line with a non-zero exit code."""
+
+from __future__ import annotations
+
+
+class VidclearError(Exception):
+    """A problem the user can fix: shown as ``vidclear: error: <message>``, exit 2."""
+
+    exit_code = 2
+
+
+class ConfigError(VidclearError):
+    """A configuration file or flag that does not validate."""
+
+
+class InputError(VidclearError):
+    """An input that is missing, unreadable, not a video, or damaged."""
+
+
+class OutputError(VidclearError):
+    """An output path that cannot be written."""
+
+
+class UnknownNameError(VidclearError):
+    """A model, backend or step name that is not registered."""
+
+
+class BackendUnavailable(VidclearError):
+    """A backend that cannot run here (package missing, no device)."""
+
+
+class StageFailed(VidclearError):
+    """A pipeline stage raised: carries the stage name and the original exception."""
+
+    def __init__(self, stage: str, error: BaseException) -> None:
+        self.stage = stage
+        self.error = error
+        detail = str(error) or type(error).__name__
+        super().__init__(f"stage '{stage}' failed: {detail}")

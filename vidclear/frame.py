@@ -1,0 +1,83 @@
+"""The Frame that travels through the pipeline, and YUV 4:2:0 plane helpers.
+
+Frames stay in YUV 4:2:0 the whole way: luma goes through the model, chroma is
+upscaled with OpenCV bicubic. Nothing converts to RGB on the hot path.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Optional
+
+import av
+import cv2
+import numpy as np
+
+
+@dataclass
+class Frame:
+    """One video frame and what the stages have made of it so far."""
+
+    index: int
+    pts: Optional[int]
+    time_base: Optional[Fraction]
+    y: np.ndarray  # uint8 (H, W) luma; a view into the decoded frame until infer replaces it
+    u: np.ndarray  # uint8 chroma planes, ceil(H/2) x ceil(W/2)
+    v: np.ndarray
+    captured: float = field(default_factory=time.monotonic)
+    rotation: int = 0  # display rotation in degrees (counter-clockwise), kept on output
+    luma_in: Optional[np.ndarray] = None  # float32 (H, W) in [0, 1], the model's input
+    keepalive: Any = None  # the decoded av.VideoFrame whose memory y/u/v may view
+
+
+def plane_view(plane: av.video.plane.VideoPlane) -> np.ndarray:
+    """A no-copy (height, width) uint8 view of a PyAV plane, dropping the row padding."""
+    buf = np.frombuffer(plane, np.uint8)
+    return buf.reshape(plane.height, plane.line_size)[:, : plane.width]
+
+
+def split_planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Y, U, V views of a yuv420p frame (no copies)."""
+    return plane_view(frame.planes[0]), plane_view(frame.planes[1]), plane_view(frame.planes[2])
+
+
+def chroma_size(width: int, height: int) -> tuple[int, int]:
+    """(width, height) of a 4:2:0 chroma plane for a luma of width x height."""
+    return (width + 1) // 2, (height + 1) // 2
+
+
+def upscale_chroma(plane: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize a chroma plane to the chroma size of a width x height luma (bicubic)."""
+    size = chroma_size(width, height)
+    if (plane.shape[1], plane.shape[0]) == size:
+        return plane
+    return cv2.resize(plane, size, interpolation=cv2.INTER_CUBIC)
+
+
+def luma_to_float(y: np.ndarray) -> np.ndarray:
+    """uint8 luma to float32 in [0, 1] (one pass, no intermediate copy)."""
+    out = np.empty(y.shape, np.float32)
+    np.multiply(y, np.float32(1 / 255), out=out, casting="unsafe")
+    return out
+
+
+def float_to_luma(x: np.ndarray) -> np.ndarray:
+    """float luma in [0, 1] to rounded, saturated uint8.
+
+    OpenCV's convertScaleAbs rounds and saturates about 30x faster than numpy's
+    clip+astype, but it takes absolute values, so negatives are zeroed first.
+    """
+    x = np.asarray(x, np.float32)
+    np.maximum(x, 0, out=x)
+    return cv2.convertScaleAbs(x, alpha=255.0)
+
+
+def merge_planes(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> av.VideoFrame:
+    """A new yuv420p av.VideoFrame holding copies of the three planes."""
+    h, w = y.shape
+    out = av.VideoFrame(w, h, "yuv420p")
+    for plane, data in zip(out.planes, (y, u, v)):
+        plane_view(plane)[...] = data
+    return out

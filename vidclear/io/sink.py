@@ -1,0 +1,177 @@
+"""Video output with PyAV: encode yuv420p frames keeping their pts, pass audio through.
+
+The file is written under a temporary name beside the output and renamed at the
+end, so an error never leaves a half-written file at the output path, while an
+interrupted run (Ctrl-C) still finalises a playable file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import deque
+from fractions import Fraction
+from pathlib import Path
+from typing import Optional
+
+import av
+
+from ..config import AudioConfig, EncoderConfig
+from ..errors import OutputError
+
+log = logging.getLogger(__name__)
+
+CONTAINERS = {".mp4": "mp4", ".mkv": "matroska", ".mov": "mov", ".ts": "mpegts"}
+
+# Audio codecs each container takes as they are (anything else is encoded to AAC).
+AUDIO_COPY_OK = {
+    "mp4": {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"},
+    "mov": {"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le", "pcm_s24le", "pcm_f32le"},
+    "matroska": None,  # takes any codec
+    "mpegts": {"aac", "mp3", "mp2", "ac3", "eac3", "opus"},
+}
+
+
+def container_format(path: Path) -> str:
+    fmt = CONTAINERS.get(path.suffix.lower())
+    if fmt is None:
+        raise OutputError(
+            f"unsupported output extension '{path.suffix or '(none)'}' for {path}; use one of "
+            + " ".join(sorted(CONTAINERS))
+        )
+    return fmt
+
+
+def check_output_path(output: Path, input_path: Optional[Path] = None) -> None:
+    """Fail early, with one clear line, on an output that cannot be written."""
+    container_format(output)
+    parent = output.parent if str(output.parent) else Path(".")
+    if not parent.exists():
+        raise OutputError(f"output directory does not exist: {parent}")
+    if not parent.is_dir():
+        raise OutputError(f"output directory is not a directory: {parent}")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"output directory is not writable: {parent}")
+    if output.is_dir():
+        raise OutputError(f"output path is a directory: {output}")
+    if input_path is not None and output.exists() and input_path.exists() and output.samefile(input_path):
+        raise OutputError(f"output path is the input file: {output}")
+    if input_path is not None and output.resolve() == input_path.resolve():
+        raise OutputError(f"output path is the input file: {output}")
+
+
+def temporary_path(output: Path) -> Path:
+    return output.with_name(f".{output.stem}.vidclear-partial{output.suffix}")
+
+
+class FileSink:
+    """Encodes frames into ``output``; ``close(completed)`` renames or removes the temporary file."""
+
+    def __init__(
+        self,
+        output: str | Path,
+        encoder: EncoderConfig,
+        audio: AudioConfig,
+        audio_template: Optional[av.audio.stream.AudioStream] = None,
+    ) -> None:
+        self.output = Path(output)
+        self.format = container_format(self.output)
+        self.encoder = encoder
+        self.audio_cfg = audio
+        self.audio_template = audio_template if audio.mode != "off" else None
+        self.tmp = temporary_path(self.output)
+        self.container: Optional[av.container.OutputContainer] = None
+        self.video: Optional[av.video.stream.VideoStream] = None
+        self.audio_out: Optional[av.audio.stream.AudioStream] = None
+        self.audio_decoder = None  # set when the audio is re-encoded
+        self._pending_audio: deque[av.Packet] = deque()
+        self._audio_lock = threading.Lock()
+        self.frames_written = 0
+        self.size: Optional[tuple[int, int]] = None
+
+    # Called from the decode thread; muxed by the encode thread (one writer per container).
+    def add_audio_packet(self, packet: av.Packet) -> None:
+        with self._audio_lock:
+            self._pending_audio.append(packet)
+
+    def open(self, width: int, height: int, time_base: Fraction, rate: Optional[Fraction], rotation: int = 0) -> None:
+        try:
+            self.container = av.open(str(self.tmp), "w", format=self.format)
+        except (av.error.FFmpegError, OSError) as e:
+            raise OutputError(f"cannot write {self.output}: {getattr(e, 'strerror', None) or e}") from None
+        stream = self.container.add_stream(self.encoder.codec, rate=rate or Fraction(30))
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = time_base
+        stream.codec_context.time_base = time_base
+        options = {"crf": str(self.encoder.crf), "preset": self.encoder.preset}
+        if self.encoder.codec == "libx265":
+            options["x265-params"] = "log-level=error"
+        stream.options = options
+        if self.encoder.threads:
+            stream.codec_context.thread_count = self.encoder.threads
+        if rotation:
+            stream.set_display_rotation(rotation)
+        self.video = stream
+        self.size = (width, height)
+        if self.audio_template is not None:
+            self._open_audio(self.audio_template)
+
+    def _open_audio(self, template: av.audio.stream.AudioStream) -> None:
+        assert self.container is not None
+        codec = template.codec_context.name
+        allowed = AUDIO_COPY_OK[self.format]
+        copy = self.audio_cfg.mode == "copy" or (
+            self.audio_cfg.mode == "auto" and (allowed is None or codec in allowed)
+        )
+        if copy:
+            self.audio_out = self.container.add_stream_from_template(template)
+            return
+        log.info("audio codec %s does not go into %s as it is: encoding it to AAC", codec, self.format)
+        self.audio_decoder = av.CodecContext.create(template.codec_context.name, "r")
+        self.audio_decoder.extradata = template.codec_context.extradata
+        self.audio_decoder.sample_rate = template.codec_context.sample_rate
+        self.audio_decoder.layout = template.codec_context.layout
+        self.audio_decoder.format = template.codec_context.format
+        self.audio_out = self.container.add_stream("aac", rate=template.codec_context.sample_rate)
+        self.audio_out.layout = template.codec_context.layout
+        self.audio_out.bit_rate = self.audio_cfg.bitrate
+
+    def _mux_audio(self) -> None:
+        if self.audio_out is None:
+            return
+        with self._audio_lock:
+            packets = list(self._pending_audio)
+            self._pending_audio.clear()
+        for packet in packets:
+            if self.audio_decoder is None:
+                packet.stream = self.audio_out
+                self.container.mux(packet)  # type: ignore[union-attr]
+            else:
+                for frame in self.audio_decoder.decode(packet):
+                    frame.pts = None  # the encoder numbers samples itself
+                    self.container.mux(self.audio_out.encode(frame))  # type: ignore[union-attr]
+
+    def write(self, frame: av.VideoFrame) -> None:
+        assert self.container is not None and self.video is not None
+        self.container.mux(self.video.encode(frame))
+        self.frames_written += 1
+        self._mux_audio()
+
+    def close(self, completed: bool, keep_partial: bool = False) -> None:
+        """Flush and rename into place when ``completed`` (or ``keep_partial``); else delete."""
+        if self.container is not None:
+            try:
+                if completed or keep_partial:
+                    self.container.mux(self.video.encode(None))  # type: ignore[union-attr]
+                    self._mux_audio()
+                    if self.audio_decoder is not None and self.audio_out is not None:
+                        self.container.mux(self.audio_out.encode(None))
+            finally:
+                self.container.close()
+                self.container = None
+        if (completed or keep_partial) and self.tmp.exists():
+            os.replace(self.tmp, self.output)
+        elif self.tmp.exists():
+            self.tmp.unlink()

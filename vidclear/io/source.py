@@ -1,0 +1,117 @@
+"""Video input with PyAV: open and validate a file, decode yuv420p frames, forward audio packets."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+import av
+
+from ..errors import InputError
+
+log = logging.getLogger(__name__)
+
+# Pixel formats whose planes we can hand to the model as they are.
+NATIVE_FORMAT = "yuv420p"
+
+
+@dataclass
+class VideoInfo:
+    width: int
+    height: int
+    time_base: Fraction
+    rate: Optional[Fraction]
+    frames: int  # 0 when the container does not say
+    pix_fmt: str
+    codec: str
+    duration_s: Optional[float]
+
+
+class FileSource:
+    """A recorded video file. ``frames()`` yields yuv420p ``av.VideoFrame`` objects in order.
+
+    A damaged file does not raise mid-way: decoding stops at the first error and
+    ``damage`` says where, so the frames decoded before it can still be written.
+    """
+
+    def __init__(self, path: str | Path, on_audio_packet: Callable[[av.Packet], None] | None = None) -> None:
+        self.path = Path(path)
+        self.on_audio_packet = on_audio_packet
+        self.damage: Optional[str] = None
+        self.decoded = 0
+        self.rotation = 0  # display rotation of the first frame, degrees counter-clockwise
+        self._converted_logged = False
+        if not self.path.exists():
+            raise InputError(f"input not found: {self.path}")
+        if self.path.is_dir():
+            raise InputError(f"input is a directory, not a video file: {self.path}")
+        if not os.access(self.path, os.R_OK):
+            raise InputError(f"input is not readable: {self.path}")
+        try:
+            self.container = av.open(str(self.path), "r")
+        except (av.error.FFmpegError, OSError, ValueError) as e:
+            raise InputError(f"cannot open {self.path} as a video: {_reason(e)}") from None
+        if not self.container.streams.video:
+            self.container.close()
+            raise InputError(f"{self.path} has no video stream")
+        self.container_format = self.container.format.name.split(",")[0]
+        self.video = self.container.streams.video[0]
+        self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
+        cc = self.video.codec_context
+        if not cc.width or not cc.height:
+            self.container.close()
+            raise InputError(f"{self.path}: the video stream has no frame size (damaged or unsupported)")
+        self.info = VideoInfo(
+            width=cc.width,
+            height=cc.height,
+            time_base=self.video.time_base or Fraction(1, 90000),
+            rate=self.video.average_rate or self.video.guessed_rate,
+            frames=self.video.frames or 0,
+            pix_fmt=cc.pix_fmt or "unknown",
+            codec=cc.name,
+            duration_s=float(self.container.duration / av.time_base) if self.container.duration else None,
+        )
+
+    @property
+    def audio_stream(self) -> Optional[av.audio.stream.AudioStream]:
+        return self.audio
+
+    def _to_native(self, frame: av.VideoFrame) -> av.VideoFrame:
+        if frame.format.name == NATIVE_FORMAT:
+            return frame
+        if not self._converted_logged:
+            log.info("input pixel format %s is converted to %s", frame.format.name, NATIVE_FORMAT)
+            self._converted_logged = True
+        out = frame.reformat(format=NATIVE_FORMAT)
+        out.pts, out.time_base = frame.pts, frame.time_base
+        return out
+
+    def frames(self) -> Iterator[av.VideoFrame]:
+        streams = [self.video] + ([self.audio] if self.audio is not None and self.on_audio_packet else [])
+        try:
+            for packet in self.container.demux(*streams):
+                if packet.stream.type == "audio":
+                    if packet.dts is not None:
+                        self.on_audio_packet(packet)  # type: ignore[misc]
+                    continue
+                for frame in packet.decode():
+                    if self.decoded == 0:
+                        self.rotation = int(frame.rotation or 0) % 360
+                    self.decoded += 1
+                    yield self._to_native(frame)
+            # demux ends with an empty packet per stream, which flushes the decoder above.
+        except (av.error.FFmpegError, EOFError) as e:
+            self.damage = f"input is damaged at frame {self.decoded}: {_reason(e)}"
+            log.warning("%s; keeping the %d frames decoded before it", self.damage, self.decoded)
+
+    def close(self) -> None:
+        self.container.close()
+
+
+def _reason(e: BaseException) -> str:
+    text = getattr(e, "strerror", None) or str(e)
+    return text.split(": '")[0].strip() or type(e).__name__

@@ -1,0 +1,172 @@
+"""Model registry: name -> descriptor (task, scale, architecture, weights, card).
+
+Callers ask a descriptor what they need (scale, channels, size multiple,
+parameter count) without touching the network, as spandrel does. Weights are
+small files committed beside this module, checked against their sha256 and
+loaded with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Callable, Literal, Optional
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from ..errors import UnknownNameError, VidclearError
+from .espcn import ESPCN, flops_per_input_pixel
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+Task = Literal["sr", "lowlight", "classical"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    task: Task
+    scale: int
+    architecture: str
+    build: Callable[[], nn.Module] = field(repr=False)
+    description: str = ""
+    weights: Optional[str] = None  # file name in WEIGHTS_DIR
+    sha256: Optional[str] = None
+    card: Optional[str] = None  # model card file name in WEIGHTS_DIR
+    channels: int = 1  # 1: luma in, luma out; 3: RGB
+    size_multiple: int = 1
+
+    @cached_property
+    def params(self) -> int:
+        return sum(p.numel() for p in self.build().parameters())
+
+    @cached_property
+    def flops_per_pixel(self) -> int:
+        return flops_per_input_pixel(self.build())
+
+    @property
+    def weights_path(self) -> Optional[Path]:
+        return WEIGHTS_DIR / self.weights if self.weights else None
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name,
+            "task": self.task,
+            "scale": self.scale,
+            "architecture": self.architecture,
+            "params": self.params,
+            "flops_per_input_pixel": self.flops_per_pixel,
+            "weights": f"vidclear/models/weights/{self.weights}" if self.weights else None,
+            "card": f"vidclear/models/weights/{self.card}" if self.card else None,
+            "description": self.description,
+        }
+
+    def load(self) -> nn.Module:
+        """The network in eval mode on the CPU, with its checked weights."""
+        model = self.build()
+        path = self.weights_path
+        if path is not None:
+            if not path.exists():
+                raise VidclearError(f"weights for model '{self.name}' are missing: {path}")
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if self.sha256 and digest != self.sha256:
+                raise VidclearError(
+                    f"weights for model '{self.name}' do not match their checksum ({path}): "
+                    f"expected {self.sha256[:12]}, got {digest[:12]}"
+                )
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            model.load_state_dict(state)
+        return model.eval()
+
+
+class Bicubic(nn.Module):
+    """Classical bicubic upscale (a = -0.75, as OpenCV and torch use)."""
+
+    def __init__(self, scale: int) -> None:
+        super().__init__()
+        self.scale = scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
+
+
+class Identity(nn.Module):
+    """Passes luma through unchanged: a re-encode through the full pipeline, and a test model."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+_ALIASES: dict[str, str] = {"bicubic": "bicubic-x2"}
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    if spec.name in _REGISTRY:
+        raise ValueError(f"model '{spec.name}' registered twice")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def get_model(name: str) -> ModelSpec:
+    spec = _REGISTRY.get(_ALIASES.get(name, name))
+    if spec is None:
+        raise UnknownNameError(f"unknown model '{name}'; known models: {', '.join(model_names())}")
+    return spec
+
+
+def model_names() -> list[str]:
+    return sorted(_REGISTRY) + sorted(_ALIASES)
+
+
+def all_models() -> list[ModelSpec]:
+    return [_REGISTRY[n] for n in sorted(_REGISTRY)]
+
+
+# --- the models we ship ---------------------------------------------------------
+_ESPCN_SHA = {
+    2: None,
+    3: None,
+}
+
+for _s in (2, 3):
+    register(
+        ModelSpec(
+            name=f"espcn-x{_s}",
+            task="sr",
+            scale=_s,
+            architecture="ESPCN 5-3-3, 64/32 channels, PReLU, bicubic residual",
+            build=(lambda s=_s: ESPCN(s)),
+            description=f"x{_s} luma super-resolution trained on T91 + BSD200",
+            weights=f"espcn_x{_s}.pt",
+            sha256=_ESPCN_SHA[_s],
+            card=f"espcn_x{_s}.md",
+        )
+    )
+
+for _s in (2, 3, 4):
+    register(
+        ModelSpec(
+            name=f"bicubic-x{_s}",
+            task="classical",
+            scale=_s,
+            architecture="bicubic interpolation",
+            build=(lambda s=_s: Bicubic(s)),
+            description=f"x{_s} classical bicubic upscale (the baseline every model must beat)",
+        )
+    )
+
+register(
+    ModelSpec(
+        name="identity",
+        task="classical",
+        scale=1,
+        architecture="identity",
+        build=Identity,
+        description="passes frames through unchanged (re-encode through the pipeline)",
+    )
+)
