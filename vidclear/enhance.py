@@ -52,14 +52,17 @@ def run_enhance(input_path: Path, output_path: Path, cfg: Config, show_progress:
         raise InputError(f"model '{spec.name}' takes RGB frames, which this pipeline does not feed yet")
     check_output_path(output_path, input_path if input_path.exists() else None)
     source = FileSource(input_path)
+    info = source.info
+    out_w, out_h = info.width * spec.scale, info.height * spec.scale
+    even_w, even_h = out_w - out_w % 2, out_h - out_h % 2
     try:
         backend = create_backend(cfg.backend, spec, cfg.device)
         sink = FileSink(output_path, cfg.encoder, cfg.audio, source.audio_stream)
+        sink.open(even_w, even_h, info.time_base, info.rate)
     except BaseException:
         source.close()
         raise
     source.on_audio_packet = sink.add_audio_packet if source.audio_stream is not None else None
-    info = source.info
     log.info(
         "%s: %dx%d %s, %s frames -> %s x%d -> %dx%d",
         input_path,
@@ -69,14 +72,16 @@ def run_enhance(input_path: Path, output_path: Path, cfg: Config, show_progress:
         info.frames or "?",
         spec.name,
         spec.scale,
-        info.width * spec.scale,
-        info.height * spec.scale,
+        out_w,
+        out_h,
     )
+    if (even_w, even_h) != (out_w, out_h):
+        log.info("output %dx%d is odd: encoding %dx%d (4:2:0 needs even sizes)", out_w, out_h, even_w, even_h)
     stages = [
         DecodeStage(source, cfg.max_frames),
         PreprocessStage(spec.scale),
         InferStage(backend, cfg.pipeline.batch_size),
-        EncodeStage(sink, info.rate),
+        EncodeStage(sink),
     ]
     pipeline = Pipeline(stages, cfg.pipeline.queue_size, policy="block")
     total = min(info.frames, cfg.max_frames) if info.frames and cfg.max_frames else (cfg.max_frames or info.frames)

@@ -95,7 +95,9 @@ class FileSink:
         with self._audio_lock:
             self._pending_audio.append(packet)
 
-    def open(self, width: int, height: int, time_base: Fraction, rate: Optional[Fraction], rotation: int = 0) -> None:
+    def open(self, width: int, height: int, time_base: Fraction, rate: Optional[Fraction]) -> None:
+        """Create the file and its streams. Called before the run starts, while the
+        input (whose audio stream is the template) is certainly still open."""
         try:
             self.container = av.open(str(self.tmp), "w", format=self.format)
         except (av.error.FFmpegError, OSError) as e:
@@ -111,12 +113,16 @@ class FileSink:
         stream.options = options
         if self.encoder.threads:
             stream.codec_context.thread_count = self.encoder.threads
-        if rotation:
-            stream.set_display_rotation(rotation)
         self.video = stream
         self.size = (width, height)
         if self.audio_template is not None:
             self._open_audio(self.audio_template)
+
+    def set_rotation(self, degrees: int) -> None:
+        """Keep the input's display rotation; only possible before the first frame."""
+        assert self.video is not None and self.frames_written == 0
+        if degrees:
+            self.video.set_display_rotation(degrees)
 
     def _open_audio(self, template: av.audio.stream.AudioStream) -> None:
         assert self.container is not None

@@ -54,7 +54,9 @@ class FileSource:
         try:
             self.container = av.open(str(self.path), "r")
         except (av.error.FFmpegError, OSError, ValueError) as e:
-            raise InputError(f"cannot open {self.path} as a video: {_reason(e)}") from None
+            raise InputError(
+                f"cannot open {self.path} as a video (not a video file, or damaged before frame 0): {_reason(e)}"
+            ) from None
         if not self.container.streams.video:
             self.container.close()
             raise InputError(f"{self.path} has no video stream")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from fractions import Fraction
 from typing import Iterator, Optional
 
 import numpy as np
@@ -101,31 +100,26 @@ class InferStage(Stage):
 class EncodeStage(Stage):
     """Merges the planes into a frame with the input's pts and encodes it.
 
-    The container is opened at the first frame, when the output size is known.
-    4:2:0 needs even sizes, so an odd output is cropped by one row/column (logged).
+    The sink is opened before the run with the output size; 4:2:0 needs even
+    sizes, so an odd output is cropped by one row/column to fit it.
     """
 
     name = "encode"
 
-    def __init__(self, sink: FileSink, rate: Optional[Fraction]) -> None:
+    def __init__(self, sink: FileSink) -> None:
         super().__init__()
         self.sink = sink
-        self.rate = rate
-        self.last_pts: Optional[int] = None
 
     def process(self, frame: Frame) -> None:
-        h, w = frame.y.shape
-        ew, eh = w - w % 2, h - h % 2
-        if self.sink.container is None:
-            if (ew, eh) != (w, h):
-                log.info("output %dx%d is odd: encoding %dx%d (4:2:0 needs even sizes)", w, h, ew, eh)
-            self.sink.open(ew, eh, frame.time_base or Fraction(1, 90000), self.rate, frame.rotation)
+        assert self.sink.size is not None, "open the sink before the run"
+        ew, eh = self.sink.size
+        if self.sink.frames_written == 0:
+            self.sink.set_rotation(frame.rotation)
         cw, ch = chroma_size(ew, eh)
         out = merge_planes(frame.y[:eh, :ew], frame.u[:ch, :cw], frame.v[:ch, :cw])
         out.pts = frame.pts
         out.time_base = frame.time_base
         self.sink.write(out)
-        self.last_pts = frame.pts
         frame.keepalive = None
         return None
 

@@ -1,0 +1,68 @@
+import pytest
+
+from vidclear.config import Config, load_config
+from vidclear.errors import ConfigError
+
+from media import REPO
+
+
+def write(tmp_path, text):
+    p = tmp_path / "c.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_defaults():
+    cfg = load_config()
+    assert cfg == Config()
+    assert cfg.encoder.codec == "libx264"
+    assert cfg.pipeline.queue_size >= 1
+
+
+def test_file_overrides_defaults_and_flags_override_file(tmp_path):
+    p = write(tmp_path, "model: bicubic-x3\nencoder:\n  crf: 30\n  preset: medium\n")
+    cfg = load_config(p, {"encoder.crf": 12, "encoder.preset": None, "model": None})
+    assert cfg.model == "bicubic-x3"  # flag not given: the file's value stays
+    assert cfg.encoder.crf == 12  # flag given: it wins
+    assert cfg.encoder.preset == "medium"
+
+
+def test_unknown_top_level_key_is_named(tmp_path):
+    p = write(tmp_path, "modle: espcn-x2\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'modle'"):
+        load_config(p)
+
+
+def test_unknown_nested_key_is_named_with_its_path(tmp_path):
+    p = write(tmp_path, "encoder:\n  crf: 20\n  qualty: 3\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'encoder.qualty'"):
+        load_config(p)
+
+
+def test_bad_value_names_the_key(tmp_path):
+    p = write(tmp_path, "encoder:\n  crf: 99\n")
+    with pytest.raises(ConfigError, match=r"bad value for 'encoder.crf'"):
+        load_config(p)
+
+
+def test_bad_yaml_and_non_mapping(tmp_path):
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(write(tmp_path, "a: [1, 2\n"))
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        load_config(write(tmp_path, "- 1\n- 2\n"))
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_yaml_tags_are_not_executed(tmp_path):
+    p = write(tmp_path, "model: !!python/object/apply:os.system ['echo hi']\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(p)
+
+
+@pytest.mark.parametrize("preset", sorted((REPO / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_presets_load(preset):
+    load_config(preset)
