@@ -11,14 +11,20 @@ import logging
 from ..errors import BackendUnavailable, UnknownNameError
 from ..models.registry import ModelSpec
 from .base import Backend
+from .onnxruntime_backend import OnnxRuntimeBackend
 from .torch_backend import TorchBackend
 
 log = logging.getLogger(__name__)
 
-BACKENDS: dict[str, type[Backend]] = {TorchBackend.name: TorchBackend}
+BACKENDS: dict[str, type[Backend]] = {b.name: b for b in (TorchBackend, OnnxRuntimeBackend)}
 
-# (backend, device) from fastest to slowest.
-AUTO_ORDER: list[tuple[str, str]] = [("torch", "cuda"), ("torch", "cpu")]
+# (backend, device) from fastest to slowest (FIELD_NOTES 5 and 6).
+AUTO_ORDER: list[tuple[str, str]] = [
+    ("torch", "cuda"),
+    ("onnxruntime", "cuda"),
+    ("onnxruntime", "cpu"),
+    ("torch", "cpu"),
+]
 
 
 def backend_names() -> list[str]:

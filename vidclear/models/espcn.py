@@ -11,35 +11,10 @@ ONNX as plain convolutions.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
-import torch.nn.functional as F
 
-
-def _cubic(x: np.ndarray, a: float = -0.5) -> np.ndarray:
-    x = np.abs(x)
-    return np.where(
-        x <= 1,
-        (a + 2) * x**3 - (a + 3) * x**2 + 1,
-        np.where(x < 2, a * x**3 - 5 * a * x**2 + 8 * a * x - 4 * a, 0.0),
-    )
-
-
-def bicubic_phase_kernels(scale: int) -> torch.Tensor:
-    """Weights (scale**2, 1, 5, 5) that compute each sub-pixel phase of a bicubic upscale.
-
-    Output pixel ``i*scale + p`` sits at input coordinate ``i + (p + 0.5)/scale - 0.5``;
-    its four cubic taps fall within ``i-2 .. i+2``, hence the 5-wide support.
-    """
-    taps = np.zeros((scale, 5))
-    for p in range(scale):
-        d = (p + 0.5) / scale - 0.5
-        for k, offset in enumerate(range(-2, 3)):
-            taps[p, k] = _cubic(d - offset)
-        taps[p] /= taps[p].sum()
-    kernels = np.einsum("pi,qj->pqij", taps, taps).reshape(scale * scale, 1, 5, 5)
-    return torch.from_numpy(kernels.astype(np.float32))
+from .bicubic import BicubicPhases
 
 
 class ESPCN(nn.Module):
@@ -57,13 +32,13 @@ class ESPCN(nn.Module):
             nn.PReLU(c2),
             nn.Conv2d(c2, scale * scale, 3, padding=1),
         )
-        self.register_buffer("phases", bicubic_phase_kernels(scale), persistent=False)
+        self.bicubic = BicubicPhases(scale)
         self.shuffle = nn.PixelShuffle(scale)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.body(x)
         if self.residual:
-            y = y + F.conv2d(F.pad(x, (2, 2, 2, 2), mode="replicate"), self.phases)
+            y = y + self.bicubic(x)
         return self.shuffle(y)
 
 
@@ -74,6 +49,4 @@ def flops_per_input_pixel(model: nn.Module) -> int:
         if isinstance(m, nn.Conv2d):
             k = m.kernel_size[0] * m.kernel_size[1]
             total += 2 * k * m.in_channels * m.out_channels // m.groups
-    if isinstance(model, ESPCN) and model.residual:
-        total += 2 * 25 * model.scale * model.scale
     return total

@@ -16,9 +16,9 @@ from typing import Callable, Literal, Optional
 
 import torch
 from torch import nn
-import torch.nn.functional as F
 
 from ..errors import UnknownNameError, VidclearError
+from .bicubic import Bicubic
 from .espcn import ESPCN, flops_per_input_pixel
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -42,7 +42,8 @@ class ModelSpec:
 
     @cached_property
     def params(self) -> int:
-        return sum(p.numel() for p in self.build().parameters())
+        """Trained parameters (fixed kernels such as the bicubic phases are not counted)."""
+        return sum(p.numel() for p in self.build().parameters() if p.requires_grad)
 
     @cached_property
     def flops_per_pixel(self) -> int:
@@ -81,17 +82,6 @@ class ModelSpec:
             state = torch.load(path, map_location="cpu", weights_only=True)
             model.load_state_dict(state)
         return model.eval()
-
-
-class Bicubic(nn.Module):
-    """Classical bicubic upscale (a = -0.75, as OpenCV and torch use)."""
-
-    def __init__(self, scale: int) -> None:
-        super().__init__()
-        self.scale = scale
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
 
 
 class Identity(nn.Module):

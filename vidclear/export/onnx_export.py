@@ -1,0 +1,125 @@
+"""Export a registered model to one self-contained ONNX file and prove it matches PyTorch.
+
+Dynamic batch, height and width; opset 17; the legacy TorchScript exporter,
+which writes a single small file (the dynamo exporter splits weights out).
+fp16 exports keep fp32 inputs and outputs, so callers never change, and TensorRT
+11 (strongly typed: no FP16 builder flag) gets its fp16 from the file itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import Literal, Optional
+
+import numpy as np
+
+from ..errors import VidclearError
+from ..models.registry import ModelSpec
+
+log = logging.getLogger(__name__)
+
+Precision = Literal["fp32", "fp16"]
+OPSET = 17
+PARITY_TOL = {"fp32": 1e-4, "fp16": 2e-2}
+
+
+def engines_dir() -> Path:
+    """Where exports and engines go: $VIDCLEAR_ENGINES, else the repo's engines/, else a user cache."""
+    env = os.environ.get("VIDCLEAR_ENGINES")
+    if env:
+        return Path(env)
+    repo_engines = Path(__file__).resolve().parents[2] / "engines"
+    if repo_engines.is_dir() and os.access(repo_engines, os.W_OK):
+        return repo_engines
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "vidclear" / "engines"
+
+
+def weights_digest(spec: ModelSpec) -> str:
+    path = spec.weights_path
+    if path is None:
+        return hashlib.sha256(spec.name.encode()).hexdigest()[:10]
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+
+
+def default_onnx_path(spec: ModelSpec, precision: Precision) -> Path:
+    return engines_dir() / f"{spec.name}-{precision}-{weights_digest(spec)}.onnx"
+
+
+def sample_input(height: int = 64, width: int = 80) -> np.ndarray:
+    """A real image's luma when the shared data is present, else a textured pattern."""
+    set5 = Path(__file__).resolve().parents[3] / "shared" / "data" / "sr" / "set5" / "butterfly.png"
+    if set5.exists():
+        import cv2
+
+        img = cv2.imread(str(set5), cv2.IMREAD_GRAYSCALE)
+        return (img[:height, :width].astype(np.float32) / 255)[None, None]
+    yy, xx = np.mgrid[0:height, 0:width]
+    return ((np.sin(xx / 3.0) * np.cos(yy / 5.0) + 1) / 2).astype(np.float32)[None, None]
+
+
+def export_onnx(spec: ModelSpec, path: Optional[Path] = None, precision: Precision = "fp32") -> Path:
+    """Write, check and verify the ONNX file; returns its path."""
+    import onnx
+    import torch
+
+    path = Path(path) if path else default_onnx_path(spec, precision)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = spec.load()
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module, half: bool) -> None:
+            super().__init__()
+            self.inner = inner.half() if half else inner
+            self.half = half
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.inner(x.half()).float() if self.half else self.inner(x)
+
+    wrapped = Wrapped(model, precision == "fp16").eval()
+    example = torch.from_numpy(sample_input(32, 40))
+    tmp = path.with_suffix(".onnx.tmp")
+    with torch.no_grad():
+        torch.onnx.export(
+            wrapped,
+            (example,),
+            str(tmp),
+            input_names=["input"],
+            output_names=["output"],
+            opset_version=OPSET,
+            dynamic_axes={"input": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch", 2: "oheight", 3: "owidth"}},
+            dynamo=False,
+        )
+    onnx.checker.check_model(onnx.load(str(tmp)), full_check=True)
+    err = parity_error(spec, tmp)
+    if err > PARITY_TOL[precision]:
+        tmp.unlink()
+        raise VidclearError(f"ONNX export of '{spec.name}' differs from PyTorch by {err:.2e} (> {PARITY_TOL[precision]})")
+    os.replace(tmp, path)
+    log.info("exported %s (%s) to %s: max abs diff vs PyTorch fp32 %.2e", spec.name, precision, path, err)
+    return path
+
+
+def parity_error(spec: ModelSpec, onnx_path: Path) -> float:
+    """Max abs difference between ONNX Runtime and PyTorch fp32 on a real image."""
+    import onnxruntime as ort
+    import torch
+
+    x = sample_input()
+    with torch.no_grad():
+        ref = spec.load()(torch.from_numpy(x)).numpy()
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    out = sess.run(None, {"input": x})[0]
+    return float(np.abs(out - ref).max())
+
+
+def ensure_onnx(spec: ModelSpec, precision: Precision = "fp32") -> Path:
+    """The cached export for these weights, made on first use."""
+    path = default_onnx_path(spec, precision)
+    if not path.exists():
+        export_onnx(spec, path, precision)
+    return path
