@@ -23,31 +23,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vidclear.evaluation.sr import list_images, load_pairs, make_pair, read_rgb, score_sr  # noqa: E402
 from vidclear.models.espcn import ESPCN  # noqa: E402
+from vidclear.models.srcnn import SRCNN  # noqa: E402
+from vidclear.training.losses import L1SSIMLoss  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "sr"
-
-
-def gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
-    g = torch.exp(-((torch.arange(size) - size // 2) ** 2) / (2 * sigma**2))
-    g = g / g.sum()
-    return (g[:, None] * g[None, :])[None, None]
-
-
-def ssim_loss(a: torch.Tensor, b: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
-    c1, c2 = 0.01**2, 0.03**2
-    mu_a, mu_b = F.conv2d(a, window), F.conv2d(b, window)
-    var_a = F.conv2d(a * a, window) - mu_a**2
-    var_b = F.conv2d(b * b, window) - mu_b**2
-    cov = F.conv2d(a * b, window) - mu_a * mu_b
-    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
-    return 1 - s.mean()
 
 
 class PatchSampler:
@@ -107,6 +92,7 @@ def sha256(path: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
+    ap.add_argument("--arch", choices=("espcn", "srcnn"), default="espcn")
     ap.add_argument("--channels", type=int, nargs=2, default=(64, 32))
     ap.add_argument("--no-residual", action="store_true", help="paper ESPCN without the bicubic residual")
     ap.add_argument("--steps", type=int, default=20000)
@@ -145,13 +131,16 @@ def main(argv: list[str] | None = None) -> int:
     val_pairs = load_pairs(args.data / "set5", args.scale)
     print(f"train_sr: {len(sampler.pairs)} training images, scale x{args.scale}, device {device}", flush=True)
 
-    model = ESPCN(args.scale, tuple(args.channels), residual=not args.no_residual).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    if args.arch == "espcn":
+        model = ESPCN(args.scale, tuple(args.channels), residual=not args.no_residual).to(device)
+    else:
+        model = SRCNN(args.scale, tuple(args.channels)).to(device)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=args.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda step: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(step, args.steps) / args.steps))
     )
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
-    window = gaussian_window().to(device)
+    criterion = L1SSIMLoss(1, args.ssim_weight).to(device)
     step = 0
     if args.resume and ckpt_path.exists():
         state = torch.load(ckpt_path, map_location=device, weights_only=False)  # our own file: holds RNG states
@@ -186,10 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         lr_b, hr_b = lr_b.to(device, non_blocking=True), hr_b.to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
             out = model(lr_b)
-        out = out.float()
-        loss = F.l1_loss(out, hr_b)
-        if args.ssim_weight > 0:
-            loss = loss + args.ssim_weight * ssim_loss(out, hr_b, window)
+        loss = criterion(out.float(), hr_b)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(opt)

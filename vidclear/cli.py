@@ -84,6 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     mod = sub.add_parser("models", parents=[common], help="list the models")
     mod.add_argument("--json", action="store_true", help="print a JSON list")
 
+    ex = sub.add_parser("export", parents=[common], help="export a model to ONNX (checked against PyTorch)")
+    ex.add_argument("model", help="model name")
+    ex.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
+    ex.add_argument("-o", "--output", type=Path, help="ONNX path (default: engines/NAME-PRECISION-HASH.onnx)")
+
+    be = sub.add_parser("backends", parents=[common], help="list the backends and whether each can run here")
+    be.add_argument("--json", action="store_true", help="print a JSON list")
+
     ev = sub.add_parser("eval", parents=[common], help="score a model with the published protocol")
     ev.add_argument("model", help="model name")
     ev.add_argument("dataset", type=Path, help="folder of ground-truth images (e.g. ../shared/data/sr/set5)")
@@ -105,6 +113,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return cmd_models(args)
         if args.command == "eval":
             return cmd_eval(args)
+        if args.command == "backends":
+            return cmd_backends(args)
+        if args.command == "export":
+            return cmd_export(args)
         parser.error(f"unknown command {args.command}")
     except StageFailed as e:
         print(f"vidclear: error: {one_line(str(e))}", file=sys.stderr)
@@ -152,6 +164,13 @@ def cmd_enhance(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def print_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    table = [tuple(header)] + [tuple(r) for r in rows]
+    widths = [max(len(t[i]) for t in table) for i in range(len(header))]
+    for t in table:
+        print("  ".join(c.ljust(w) for c, w in zip(t, widths)).rstrip())
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from .models.registry import all_models
 
@@ -159,11 +178,26 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
-    header = ("name", "task", "scale", "params", "weights")
-    table = [header] + [(r["name"], r["task"], f"x{r['scale']}", str(r["params"]), r["weights"] or "-") for r in rows]
-    widths = [max(len(t[i]) for t in table) for i in range(len(header))]
-    for t in table:
-        print("  ".join(c.ljust(w) for c, w in zip(t, widths)).rstrip())
+    print_columns(
+        ("name", "task", "scale", "params", "FLOPs/px", "weights"),
+        [(r["name"], r["task"], f"x{r['scale']}", str(r["params"]), str(r["flops_per_input_pixel"]), r["weights"] or "-")
+         for r in rows],
+    )
+    return EXIT_OK
+
+
+def cmd_backends(args: argparse.Namespace) -> int:
+    from .backends.select import backend_table
+
+    rows = backend_table()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    print_columns(
+        ("backend", "device", "available", "version", "reason when unavailable"),
+        [(r["backend"], r["device"], "yes" if r["available"] else "no", r["version"] or "-", r["reason"] or "")
+         for r in rows],
+    )
     return EXIT_OK
 
 
@@ -174,4 +208,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(result.table())
     if args.json:
         print(json.dumps(result.as_json()))
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export.onnx_export import export_onnx
+    from .models.registry import get_model
+
+    spec = get_model(args.model)
+    if args.output is not None and not args.output.parent.exists():
+        raise VidclearError(f"output directory does not exist: {args.output.parent}")
+    path = export_onnx(spec, args.output, args.precision)
+    print(path)
     return EXIT_OK

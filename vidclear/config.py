@@ -7,12 +7,13 @@ names the key instead of a setting silently ignored.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ConfigError
+from .steps import STEP_CONFIGS, StepConfig
 
 
 class Section(BaseModel):
@@ -40,6 +41,21 @@ class AudioConfig(Section):
     bitrate: int = Field(128_000, ge=16_000)
 
 
+class LowLightConfig(Section):
+    mode: Literal["off", "on", "auto"] = Field(
+        "off", description="auto: enhance only while the scene is dark (with hysteresis)"
+    )
+    model: str = "lowlight"
+    dark_below: float = Field(45.0, ge=0, le=255, description="mean luma that switches night mode on")
+    bright_above: float = Field(65.0, ge=0, le=255, description="mean luma that switches it off again")
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> "LowLightConfig":
+        if self.bright_above <= self.dark_below:
+            raise ValueError("bright_above must be greater than dark_below (hysteresis)")
+        return self
+
+
 class Config(Section):
     model: str = "espcn-x2"
     backend: str = "auto"
@@ -48,11 +64,18 @@ class Config(Section):
     pipeline: PipelineConfig = PipelineConfig()
     encoder: EncoderConfig = EncoderConfig()
     audio: AudioConfig = AudioConfig()
+    lowlight: LowLightConfig = LowLightConfig()
+    steps: list[StepConfig] = Field(default_factory=list, description="classical luma steps before the model")
+
+
+_STEP_NAMES = {get_args(c.model_fields["name"].annotation)[0] for c in STEP_CONFIGS}
 
 
 def _describe(err: ValidationError, source: str) -> str:
     first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    # drop pydantic's union tags (e.g. 'clahe' in steps.0.clahe.tiles) so the path reads as YAML
+    loc = [p for p in first["loc"] if not (isinstance(p, str) and p in _STEP_NAMES and first["loc"][0] == "steps")]
+    where = ".".join(str(p) for p in loc) or "(top level)"
     if first["type"] == "extra_forbidden":
         return f"{source}: unknown key '{where}'"
     return f"{source}: bad value for '{where}': {first['msg']}"

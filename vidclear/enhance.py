@@ -9,12 +9,15 @@ from typing import Optional
 
 from .backends.select import create_backend
 from .config import Config
-from .errors import InputError
+from .errors import ConfigError
 from .io.sink import FileSink, check_output_path
 from .io.source import FileSource
 from .models.registry import get_model
 from .pipeline.runner import Pipeline, RunResult
-from .pipeline.stages import DecodeStage, EncodeStage, InferStage, PreprocessStage
+from .pipeline.night import NightSwitch
+from .pipeline.stage import Stage
+from .pipeline.stages import DecodeStage, EncodeStage, InferStage, LowLightStage, PreprocessStage
+from .steps import build_steps
 from .progress import progress_reporter
 from .summary import format_summary
 
@@ -48,8 +51,10 @@ class EnhanceOutcome:
 
 def run_enhance(input_path: Path, output_path: Path, cfg: Config, show_progress: bool = False) -> EnhanceOutcome:
     spec = get_model(cfg.model)
-    if spec.channels != 1:
-        raise InputError(f"model '{spec.name}' takes RGB frames, which this pipeline does not feed yet")
+    night_spec = get_model(cfg.lowlight.model) if cfg.lowlight.mode != "off" else None
+    if night_spec is not None and (night_spec.channels != 3 or night_spec.scale != 1):
+        raise ConfigError(f"lowlight.model '{night_spec.name}' is not a low-light model")
+    steps = build_steps(cfg.steps)
     check_output_path(output_path, input_path if input_path.exists() else None)
     source = FileSource(input_path)
     info = source.info
@@ -57,6 +62,7 @@ def run_enhance(input_path: Path, output_path: Path, cfg: Config, show_progress:
     even_w, even_h = out_w - out_w % 2, out_h - out_h % 2
     try:
         backend = create_backend(cfg.backend, spec, cfg.device)
+        night_backend = create_backend(cfg.backend, night_spec, cfg.device) if night_spec else None
         sink = FileSink(output_path, cfg.encoder, cfg.audio, source.audio_stream)
         sink.open(even_w, even_h, info.time_base, info.rate)
     except BaseException:
@@ -77,9 +83,12 @@ def run_enhance(input_path: Path, output_path: Path, cfg: Config, show_progress:
     )
     if (even_w, even_h) != (out_w, out_h):
         log.info("output %dx%d is odd: encoding %dx%d (4:2:0 needs even sizes)", out_w, out_h, even_w, even_h)
-    stages = [
-        DecodeStage(source, cfg.max_frames),
-        PreprocessStage(spec.scale),
+    stages: list[Stage] = [DecodeStage(source, cfg.max_frames)]
+    if night_backend is not None:
+        switch = NightSwitch(cfg.lowlight.mode, cfg.lowlight.dark_below, cfg.lowlight.bright_above)
+        stages.append(LowLightStage(night_backend, switch))
+    stages += [
+        PreprocessStage(spec.scale, steps, luma_model=spec.channels == 1),
         InferStage(backend, cfg.pipeline.batch_size),
         EncodeStage(sink),
     ]

@@ -81,3 +81,43 @@ def merge_planes(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> av.VideoFrame:
     for plane, data in zip(out.planes, (y, u, v)):
         plane_view(plane)[...] = data
     return out
+
+
+# YCbCr <-> RGB for models that take colour (the low-light network). Video range;
+# BT.709 for HD frames, BT.601 below 720 lines, which is what FFmpeg assumes
+# when a stream does not say.
+_KR_KB = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722)}
+
+
+def matrix_for(height: int) -> str:
+    return "bt709" if height >= 720 else "bt601"
+
+
+def yuv_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray, matrix: str = "bt601") -> np.ndarray:
+    """uint8 4:2:0 planes -> float32 (H, W, 3) RGB in [0, 1]."""
+    kr, kb = _KR_KB[matrix]
+    kg = 1 - kr - kb
+    h, w = y.shape
+    yf = (y.astype(np.float32) - 16) / 219
+    cb = (cv2.resize(u, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32) - 128) / 224
+    cr = (cv2.resize(v, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32) - 128) / 224
+    r = yf + 2 * (1 - kr) * cr
+    b = yf + 2 * (1 - kb) * cb
+    g = (yf - kr * r - kb * b) / kg
+    return np.clip(np.dstack([r, g, b]), 0, 1)
+
+
+def rgb_to_yuv(rgb: np.ndarray, matrix: str = "bt601") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """float (H, W, 3) RGB in [0, 1] -> uint8 Y, U, V planes (4:2:0, chroma by area averaging)."""
+    kr, kb = _KR_KB[matrix]
+    kg = 1 - kr - kb
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    yl = kr * r + kg * g + kb * b
+    cb = (b - yl) / (2 * (1 - kb))
+    cr = (r - yl) / (2 * (1 - kr))
+    h, w = yl.shape
+    size = chroma_size(w, h)
+    y8 = cv2.convertScaleAbs(np.maximum(16 + 219 * yl, 0).astype(np.float32))
+    u8 = cv2.convertScaleAbs(np.maximum(128 + 224 * cv2.resize(cb, size, interpolation=cv2.INTER_AREA), 0))
+    v8 = cv2.convertScaleAbs(np.maximum(128 + 224 * cv2.resize(cr, size, interpolation=cv2.INTER_AREA), 0))
+    return y8, u8, v8

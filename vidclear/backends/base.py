@@ -23,6 +23,11 @@ class Backend(ABC):
     def unavailable_reason(cls, device: str) -> str | None:
         """None when this backend can run on ``device`` here, else why not (one line)."""
 
+    @classmethod
+    def version(cls) -> str | None:
+        """The runtime's version, or None when it is not installed."""
+        return None
+
     @abstractmethod
     def __init__(self, spec: ModelSpec, device: str) -> None:
         self.spec = spec

@@ -29,6 +29,14 @@ class OnnxRuntimeBackend(Backend):
             return "onnxruntime has no CUDA execution provider (install onnxruntime-gpu)"
         return None
 
+    @classmethod
+    def version(cls) -> str | None:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            return None
+        return ort.__version__
+
     def __init__(self, spec: ModelSpec, device: str) -> None:
         super().__init__(spec, device)
         import onnxruntime as ort

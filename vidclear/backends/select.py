@@ -61,3 +61,21 @@ def create_backend(name: str, spec: ModelSpec, device: str = "auto") -> Backend:
     if reason is not None:
         raise BackendUnavailable(f"backend '{name}' cannot run on {dev}: {reason}")
     return cls(spec, dev)
+
+
+def backend_table() -> list[dict]:
+    """Every (backend, device) pair that auto considers, with why it cannot run here."""
+    rows = []
+    for name, device in AUTO_ORDER:
+        cls = BACKENDS[name]
+        reason = cls.unavailable_reason(device)
+        rows.append(
+            {
+                "backend": name,
+                "device": device,
+                "available": reason is None,
+                "version": cls.version(),
+                "reason": reason,
+            }
+        )
+    return rows

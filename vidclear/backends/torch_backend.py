@@ -20,6 +20,10 @@ class TorchBackend(Backend):
             return "torch reports no CUDA device"
         return None
 
+    @classmethod
+    def version(cls) -> str | None:
+        return torch.__version__
+
     def __init__(self, spec: ModelSpec, device: str) -> None:
         super().__init__(spec, device)
         if device == "cpu":

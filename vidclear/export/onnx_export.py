@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -48,16 +49,21 @@ def default_onnx_path(spec: ModelSpec, precision: Precision) -> Path:
     return engines_dir() / f"{spec.name}-{precision}-{weights_digest(spec)}.onnx"
 
 
-def sample_input(height: int = 64, width: int = 80) -> np.ndarray:
-    """A real image's luma when the shared data is present, else a textured pattern."""
+def sample_input(channels: int = 1, height: int = 64, width: int = 80) -> np.ndarray:
+    """(1, channels, H, W): a real image (luma, or darkened RGB) when the shared data
+    is present, else a textured pattern."""
     set5 = Path(__file__).resolve().parents[3] / "shared" / "data" / "sr" / "set5" / "butterfly.png"
     if set5.exists():
         import cv2
 
-        img = cv2.imread(str(set5), cv2.IMREAD_GRAYSCALE)
-        return (img[:height, :width].astype(np.float32) / 255)[None, None]
-    yy, xx = np.mgrid[0:height, 0:width]
-    return ((np.sin(xx / 3.0) * np.cos(yy / 5.0) + 1) / 2).astype(np.float32)[None, None]
+        img = cv2.imread(str(set5), cv2.IMREAD_COLOR)[:height, :width, ::-1].astype(np.float32) / 255
+    else:
+        yy, xx = np.mgrid[0:height, 0:width]
+        base = (np.sin(xx / 3.0) * np.cos(yy / 5.0) + 1) / 2
+        img = np.dstack([base, base**2, 1 - base]).astype(np.float32)
+    if channels == 1:
+        return img.mean(axis=2)[None, None].astype(np.float32)
+    return np.ascontiguousarray((img * 0.1).transpose(2, 0, 1)[None])
 
 
 def export_onnx(spec: ModelSpec, path: Optional[Path] = None, precision: Precision = "fp32") -> Path:
@@ -79,9 +85,10 @@ def export_onnx(spec: ModelSpec, path: Optional[Path] = None, precision: Precisi
             return self.inner(x.half()).float() if self.half else self.inner(x)
 
     wrapped = Wrapped(model, precision == "fp16").eval()
-    example = torch.from_numpy(sample_input(32, 40))
+    example = torch.from_numpy(sample_input(spec.channels, 32, 40))
     tmp = path.with_suffix(".onnx.tmp")
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on shape arithmetic and constant folding
         torch.onnx.export(
             wrapped,
             (example,),
@@ -107,7 +114,7 @@ def parity_error(spec: ModelSpec, onnx_path: Path) -> float:
     import onnxruntime as ort
     import torch
 
-    x = sample_input()
+    x = sample_input(spec.channels)
     with torch.no_grad():
         ref = spec.load()(torch.from_numpy(x)).numpy()
     opts = ort.SessionOptions()

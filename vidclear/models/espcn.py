@@ -40,13 +40,3 @@ class ESPCN(nn.Module):
         if self.residual:
             y = y + self.bicubic(x)
         return self.shuffle(y)
-
-
-def flops_per_input_pixel(model: nn.Module) -> int:
-    """Multiply-adds x 2 of every convolution, per pixel of the input frame."""
-    total = 0
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            k = m.kernel_size[0] * m.kernel_size[1]
-            total += 2 * k * m.in_channels * m.out_channels // m.groups
-    return total

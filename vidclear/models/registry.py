@@ -19,7 +19,9 @@ from torch import nn
 
 from ..errors import UnknownNameError, VidclearError
 from .bicubic import Bicubic
-from .espcn import ESPCN, flops_per_input_pixel
+from .espcn import ESPCN
+from .lowlight import LowLightNet
+from .srcnn import SRCNN
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
@@ -47,7 +49,7 @@ class ModelSpec:
 
     @cached_property
     def flops_per_pixel(self) -> int:
-        return flops_per_input_pixel(self.build())
+        return flops_per_input_pixel(self.build(), self.channels)
 
     @property
     def weights_path(self) -> Optional[Path]:
@@ -82,6 +84,30 @@ class ModelSpec:
             state = torch.load(path, map_location="cpu", weights_only=True)
             model.load_state_dict(state)
         return model.eval()
+
+
+def flops_per_input_pixel(model: nn.Module, channels: int = 1, height: int = 48, width: int = 64) -> int:
+    """Multiply-adds x 2 of every convolution, per pixel of the input frame.
+
+    Counted by running a small input through the model with hooks, so layers that
+    work at another resolution (SRCNN after its upscale, a U-Net's coarse levels)
+    are weighted by the pixels they really see.
+    """
+    total = 0
+
+    def hook(m: nn.Conv2d, _inp, out: torch.Tensor) -> None:
+        nonlocal total
+        k = m.kernel_size[0] * m.kernel_size[1]
+        total += 2 * k * (m.in_channels // m.groups) * m.out_channels * out.shape[-1] * out.shape[-2]
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, channels, height, width))
+    finally:
+        for h in handles:
+            h.remove()
+    return int(round(total / (height * width)))
 
 
 class Identity(nn.Module):
@@ -121,9 +147,10 @@ def all_models() -> list[ModelSpec]:
 _ESPCN_SHA = {
     2: None,
     3: None,
+    4: None,
 }
 
-for _s in (2, 3):
+for _s in (2, 3, 4):
     register(
         ModelSpec(
             name=f"espcn-x{_s}",
@@ -138,6 +165,20 @@ for _s in (2, 3):
         )
     )
 
+register(
+    ModelSpec(
+        name="srcnn-x3",
+        task="sr",
+        scale=3,
+        architecture="SRCNN 9-1-5, 64/32 channels, after a bicubic upscale",
+        build=lambda: SRCNN(3),
+        description="x3 reference network (slow: works at output resolution)",
+        weights="srcnn_x3.pt",
+        sha256=None,
+        card="srcnn_x3.md",
+    )
+)
+
 for _s in (2, 3, 4):
     register(
         ModelSpec(
@@ -149,6 +190,22 @@ for _s in (2, 3, 4):
             description=f"x{_s} classical bicubic upscale (the baseline every model must beat)",
         )
     )
+
+register(
+    ModelSpec(
+        name="lowlight",
+        task="lowlight",
+        scale=1,
+        architecture="3-level U-Net with exposure normalisation and a global brightness head",
+        build=LowLightNet,
+        description="night enhancement: brightens, denoises and corrects colour casts (RGB)",
+        weights="lowlight.pt",
+        sha256=None,
+        card="lowlight.md",
+        channels=3,
+        size_multiple=4,
+    )
+)
 
 register(
     ModelSpec(

@@ -8,9 +8,22 @@ from typing import Iterator, Optional
 import numpy as np
 
 from ..backends.base import Backend
-from ..frame import Frame, chroma_size, float_to_luma, luma_to_float, merge_planes, split_planes, upscale_chroma
+from ..frame import (
+    Frame,
+    chroma_size,
+    float_to_luma,
+    luma_to_float,
+    matrix_for,
+    merge_planes,
+    rgb_to_yuv,
+    split_planes,
+    upscale_chroma,
+    yuv_to_rgb,
+)
 from ..io.sink import FileSink
 from ..io.source import FileSource
+from ..steps.registry import LumaStep
+from .night import NightSwitch
 from .stage import SourceStage, Stage
 
 log = logging.getLogger(__name__)
@@ -62,19 +75,55 @@ class DecodeStage(SourceStage):
 
 
 class PreprocessStage(Stage):
-    """Luma to the model's float input; chroma upscaled to the output size (bicubic)."""
+    """Classical steps on luma, luma to the model's float input, chroma upscaled (bicubic).
+
+    For a colour model the planes are left as they are: the infer stage converts them.
+    """
 
     name = "preprocess"
 
-    def __init__(self, scale: int) -> None:
+    def __init__(self, scale: int, steps: list[tuple[str, LumaStep]] = (), luma_model: bool = True) -> None:
         super().__init__()
         self.scale = scale
+        self.steps = list(steps)
+        self.luma_model = luma_model
 
     def process(self, frame: Frame) -> Frame:
+        for _name, step in self.steps:
+            frame.y = step(frame.y)
+        if not self.luma_model:
+            return frame
         h, w = frame.y.shape
         frame.luma_in = luma_to_float(frame.y)
         frame.u = upscale_chroma(frame.u, w * self.scale, h * self.scale)
         frame.v = upscale_chroma(frame.v, w * self.scale, h * self.scale)
+        return frame
+
+
+def run_rgb_model(backend: Backend, frames: list[Frame]) -> None:
+    """Run a colour model on frames: YUV -> RGB -> model -> YUV, planes replaced in place."""
+    matrix = matrix_for(frames[0].y.shape[0])
+    batch = np.stack([yuv_to_rgb(f.y, f.u, f.v, matrix).transpose(2, 0, 1) for f in frames])
+    out = backend.infer(batch)
+    for frame, rgb in zip(frames, out):
+        frame.y, frame.u, frame.v = rgb_to_yuv(rgb.transpose(1, 2, 0), matrix)
+
+
+class LowLightStage(Stage):
+    """The low-light model before super-resolution, while night mode says so."""
+
+    name = "lowlight"
+
+    def __init__(self, backend: Backend, switch: NightSwitch) -> None:
+        super().__init__()
+        self.backend = backend
+        self.switch = switch
+        self.enhanced = 0
+
+    def process(self, frame: Frame) -> Frame:
+        if self.switch.update(frame.y, frame.index):
+            run_rgb_model(self.backend, [frame])
+            self.enhanced += 1
         return frame
 
 
@@ -87,8 +136,12 @@ class InferStage(Stage):
         super().__init__()
         self.backend = backend
         self.batch_size = batch_size
+        self.colour = backend.spec.channels == 3
 
     def process_batch(self, frames: list[Frame]) -> list[Frame]:
+        if self.colour:
+            run_rgb_model(self.backend, frames)
+            return frames
         batch = np.stack([f.luma_in for f in frames])[:, None]
         out = self.backend.infer(batch)
         for frame, y in zip(frames, out):

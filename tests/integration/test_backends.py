@@ -1,0 +1,96 @@
+"""ONNX export and ONNX Runtime against PyTorch; backend choice and its messages."""
+
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from media import REPO, make_clip, probe
+from vidclear.backends.onnxruntime_backend import OnnxRuntimeBackend
+from vidclear.backends.select import backend_table, create_backend
+from vidclear.backends.torch_backend import TorchBackend
+from vidclear.errors import BackendUnavailable, UnknownNameError
+from vidclear.evaluation.metrics import psnr
+from vidclear.export.onnx_export import export_onnx, parity_error, sample_input
+from vidclear.models.registry import get_model
+
+
+@pytest.mark.parametrize("name", ["espcn-x3", "bicubic-x2", "lowlight"])
+def test_export_is_checked_and_matches_pytorch(tmp_path, name):
+    spec = get_model(name)
+    path = export_onnx(spec, tmp_path / f"{name}.onnx")
+    onnx.checker.check_model(onnx.load(str(path)))
+    assert parity_error(spec, path) <= 1e-4
+
+
+def test_export_cli(tmp_path):
+    out = tmp_path / "e.onnx"
+    r = subprocess.run([sys.executable, "-m", "vidclear", "export", "espcn-x3", "-o", str(out), "--quiet"],
+                       capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    model = onnx.load(str(out))
+    onnx.checker.check_model(model)
+    assert model.opset_import[0].version >= 17
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param != "" for d in dims] == [True, False, True, True]  # dynamic N, H, W
+
+
+def test_fp16_export_keeps_fp32_io(tmp_path):
+    spec = get_model("espcn-x2")
+    path = export_onnx(spec, tmp_path / "h.onnx", "fp16")
+    model = onnx.load(str(path))
+    assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert model.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert parity_error(spec, path) < 2e-2
+
+
+def test_onnxruntime_and_torch_backends_agree_on_a_frame():
+    spec = get_model("espcn-x2")
+    x = sample_input(1, 48, 64)
+    a = OnnxRuntimeBackend(spec, "cpu").infer(x)
+    b = TorchBackend(spec, "cpu").infer(x)
+    assert a.shape == b.shape == (1, 1, 96, 128)
+    assert np.abs(a - b).max() < 1e-4
+
+
+def test_same_clip_through_onnxruntime_and_torch_is_within_50_db(tmp_path):
+    clip = make_clip(tmp_path / "in.mp4", width=96, height=64, frames=6)
+    outs = {}
+    for backend in ("onnxruntime", "torch"):
+        out = tmp_path / f"{backend}.mkv"
+        r = subprocess.run([sys.executable, "-m", "vidclear", "enhance", str(clip), str(out), "--model", "espcn-x2",
+                            "--backend", backend, "--crf", "0", "--quiet"],
+                           capture_output=True, text=True, timeout=120, cwd=REPO)
+        assert r.returncode == 0, r.stderr
+        outs[backend] = probe(out, keep_planes=True)
+    a, b = outs["onnxruntime"], outs["torch"]
+    assert a.frames == b.frames == 6
+    for pa, pb in zip(a.planes, b.planes):
+        assert psnr(pa[0], pb[0]) >= 50
+
+
+def test_unknown_and_unavailable_backends():
+    spec = get_model("bicubic-x2")
+    with pytest.raises(UnknownNameError, match="unknown backend 'nope'"):
+        create_backend("nope", spec)
+    if not torch.cuda.is_available():
+        with pytest.raises(BackendUnavailable, match="no CUDA device"):
+            create_backend("torch", spec, "cuda")
+
+
+def test_auto_picks_onnxruntime_on_cpu_and_says_why(caplog):
+    caplog.set_level("INFO", logger="vidclear")
+    backend = create_backend("auto", get_model("bicubic-x2"), "cpu")
+    assert backend.name == "onnxruntime"
+    assert "chose onnxruntime on cpu" in caplog.text
+
+
+def test_backends_command_lists_every_backend():
+    r = subprocess.run([sys.executable, "-m", "vidclear", "backends"], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    for row in backend_table():
+        assert row["backend"] in r.stdout
+    assert "onnxruntime  cpu     yes" in r.stdout

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Train the low-light network on T91 + BSD200 darkened on the fly.
+
+Each batch takes random clean RGB patches (flips, 90-degree turns, brightness
++-20%), darkens them with vidclear.training.degrade (ranges wider than the
+evaluation set's) and learns to restore them with L1 + SSIM.
+Progress lines report the mean PSNR on ../shared/data/lowlight/synthetic_set14
+for information only: nothing is selected on it; the weights are the last step's.
+
+    python tools/train_lowlight.py --steps 6000 --out vidclear/models/weights/lowlight.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from vidclear.evaluation.sr import list_images  # noqa: E402
+from vidclear.evaluation.lowlight import load_lowlight_pairs, score_lowlight  # noqa: E402
+from vidclear.models.lowlight import LowLightNet  # noqa: E402
+from vidclear.training.degrade import DegradeRanges, degrade  # noqa: E402
+from vidclear.training.losses import L1SSIMLoss  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+
+
+def load_rgb_float(path: Path) -> np.ndarray:
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB).astype(np.float32) / 255
+
+
+class CleanPatches:
+    def __init__(self, folders: list[Path], patch: int, seed: int) -> None:
+        self.patch = patch
+        self.rng = np.random.default_rng(seed)
+        self.images = [load_rgb_float(p) for f in folders for p in list_images(f)]
+        self.images = [im for im in self.images if min(im.shape[:2]) >= patch]
+        areas = np.array([im.shape[0] * im.shape[1] for im in self.images], np.float64)
+        self.weights = areas / areas.sum()
+
+    def batch(self, n: int) -> torch.Tensor:
+        p = self.patch
+        out = np.empty((n, p, p, 3), np.float32)
+        for j, i in enumerate(self.rng.choice(len(self.images), size=n, p=self.weights)):
+            im = self.images[i]
+            y = int(self.rng.integers(0, im.shape[0] - p + 1))
+            x = int(self.rng.integers(0, im.shape[1] - p + 1))
+            a = im[y : y + p, x : x + p]
+            k = int(self.rng.integers(0, 8))
+            if k & 4:
+                a = a.transpose(1, 0, 2)
+            if k & 2:
+                a = a[::-1]
+            if k & 1:
+                a = a[:, ::-1]
+            out[j] = np.clip(a * self.rng.uniform(0.8, 1.2), 0, 1)
+        return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--patch", type=int, default=96)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--ssim-weight", type=float, default=0.2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--work-dir", type=Path, default=None)
+    ap.add_argument("--ckpt-every", type=int, default=500)
+    ap.add_argument("--val-every", type=int, default=1000)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
+    device = torch.device(args.device)
+    work = args.work_dir or args.out.with_suffix(".work")
+    work.mkdir(parents=True, exist_ok=True)
+    ckpt_path = work / "checkpoint.pt"
+
+    patches = CleanPatches([args.data / "sr" / "train_t91", args.data / "sr" / "train_bsd200"], args.patch, args.seed)
+    val = load_lowlight_pairs(args.data / "lowlight" / "synthetic_set14")
+    ranges = DegradeRanges()
+    print(f"train_lowlight: {len(patches.images)} training images, ranges {ranges}, device {device}", flush=True)
+
+    model = LowLightNet().to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps))
+    )
+    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
+    criterion = L1SSIMLoss(3, args.ssim_weight).to(device)
+    step = 0
+    if args.resume and ckpt_path.exists():
+        state = torch.load(ckpt_path, map_location=device, weights_only=False)  # our own file: holds RNG states
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        step = state["step"]
+        patches.rng.bit_generator.state = state["patch_rng"]
+        gen.set_state(state["gen"])
+        print(f"train_lowlight: resumed at step {step}", flush=True)
+
+    def save_checkpoint() -> None:
+        tmp = ckpt_path.with_suffix(".tmp")
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                    "step": step, "patch_rng": patches.rng.bit_generator.state, "gen": gen.get_state()}, tmp)
+        tmp.replace(ckpt_path)
+
+    def enhance(low: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            x = torch.from_numpy(low).permute(2, 0, 1)[None].to(device)
+            return model(x)[0].permute(1, 2, 0).float().cpu().numpy()
+
+    t0 = time.time()
+    running = 0.0
+    while step < args.steps:
+        clean = patches.batch(args.batch)
+        low = degrade(clean, ranges, gen)
+        clean, low = clean.to(device), low.to(device)
+        with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
+            out = model(low)
+        loss = criterion(out.float(), clean)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        sched.step()
+        step += 1
+        running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
+        if step % args.ckpt_every == 0 or step == args.steps:
+            save_checkpoint()
+        if step % args.val_every == 0 or step == args.steps:
+            model.eval()
+            score = score_lowlight(val, enhance, with_ssim=False)
+            model.train()
+            print(f"step {step}/{args.steps}  loss {running:.4f}  lr {sched.get_last_lr()[0]:.2e}  "
+                  f"synthetic_set14 PSNR {score.psnr:.2f} dB (GT-mean {score.psnr_gtmean:.2f})  "
+                  f"{step / (time.time() - t0):.2f} steps/s", flush=True)
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.cpu().eval().state_dict(), args.out)
+    digest = hashlib.sha256(args.out.read_bytes()).hexdigest()
+    print(json.dumps({"weights": str(args.out), "sha256": digest, "steps": step,
+                      "seconds": round(time.time() - t0, 1)}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,77 @@
+"""A small multi-scale low-light network (< 100K parameters) for night video.
+
+The design this product grew from ran the image at several scales and fused
+them, but its convolutions had no padding, so the branches came out at
+different sizes and could not be concatenated. This one pads every convolution
+("same" size), pads the input to a multiple of 4 and crops back, so any frame
+size works and the three scales line up exactly.
+
+How it works, in the gamma-encoded RGB the camera delivers:
+1. Exposure normalisation: multiplying a gamma-encoded image by k is exactly an
+   exposure change of k**2.2 in linear light, so the frame is first scaled to a
+   fixed mean brightness. The network therefore never has to learn the (unknown,
+   unrecoverable) exposure; it sees a bright, noisy image and the gain it took,
+   which tells it how strong the noise is.
+2. A three-level U-Net (full, 1/2, 1/4 resolution; skip connections by
+   concatenation) predicts a residual that removes noise and colour casts.
+3. A global head on the coarsest features predicts a brightness multiplier,
+   because how bright the scene "should" be is a property of its content.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+TARGET_MEAN = 0.4  # mean brightness the input is normalised to (gamma-encoded, 0..1)
+MAX_GAIN = 64.0
+
+
+def _block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1),
+        nn.LeakyReLU(0.1, inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1),
+        nn.LeakyReLU(0.1, inplace=True),
+    )
+
+
+class LowLightNet(nn.Module):
+    """RGB in (N,3,H,W) in [0,1], enhanced RGB out, same size."""
+
+    size_multiple = 4
+
+    def __init__(self, widths: tuple[int, int, int] = (16, 32, 48)) -> None:
+        super().__init__()
+        w1, w2, w3 = widths
+        self.enc1 = _block(4, w1)  # RGB + log-gain plane
+        self.enc2 = _block(w1, w2)
+        self.enc3 = _block(w2, w3)
+        self.dec2 = _block(w3 + w2, w2)
+        self.dec1 = _block(w2 + w1, w1)
+        self.out = nn.Conv2d(w1, 3, 3, padding=1)
+        self.brightness = nn.Linear(w3, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+        nn.init.zeros_(self.brightness.weight)
+        nn.init.zeros_(self.brightness.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2], x.shape[-1]
+        m = self.size_multiple
+        # No Python branch on the size: the ONNX export must keep the padding dynamic.
+        x = F.pad(x, (0, (m - w % m) % m, 0, (m - h % m) % m), mode="replicate")
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        gain = (TARGET_MEAN / (mean + 1e-4)).clamp(1.0, MAX_GAIN)
+        xg = x * gain
+        log_gain = torch.log(gain).expand(-1, 1, x.shape[-2], x.shape[-1]) / 4
+        e1 = self.enc1(torch.cat([xg, log_gain], 1))
+        e2 = self.enc2(F.avg_pool2d(e1, 2))
+        e3 = self.enc3(F.avg_pool2d(e2, 2))
+        d2 = self.dec2(torch.cat([F.interpolate(e3, scale_factor=2.0, mode="bilinear", align_corners=False), e2], 1))
+        d1 = self.dec1(torch.cat([F.interpolate(d2, scale_factor=2.0, mode="bilinear", align_corners=False), e1], 1))
+        residual = self.out(d1)
+        scale = torch.exp(torch.tanh(self.brightness(e3.mean(dim=(2, 3))))).view(-1, 1, 1, 1)
+        y = ((xg + residual) * scale).clamp(0.0, 1.0)
+        return y[..., :h, :w]

@@ -1,0 +1,1 @@
+"""Pieces the training tools share: losses, the low-light degradation, seeding."""
