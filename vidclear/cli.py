@@ -89,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
     ex.add_argument("-o", "--output", type=Path, help="ONNX path (default: engines/NAME-PRECISION-HASH.onnx)")
 
+    bd = sub.add_parser("build-engine", parents=[common], help="build a TensorRT engine for a model")
+    bd.add_argument("model", help="model name")
+    bd.add_argument("--min", help="smallest frame HxW (default: --opt)")
+    bd.add_argument("--opt", required=True, help="frame HxW the engine is tuned for, e.g. 480x640")
+    bd.add_argument("--max", help="largest frame HxW (default: --opt)")
+    bd.add_argument("--batch", type=int, default=1)
+    bd.add_argument("--precision", choices=("fp16", "fp32"), default="fp16")
+
     be = sub.add_parser("backends", parents=[common], help="list the backends and whether each can run here")
     be.add_argument("--json", action="store_true", help="print a JSON list")
 
@@ -117,6 +125,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return cmd_backends(args)
         if args.command == "export":
             return cmd_export(args)
+        if args.command == "build-engine":
+            return cmd_build_engine(args)
         parser.error(f"unknown command {args.command}")
     except StageFailed as e:
         print(f"vidclear: error: {one_line(str(e))}", file=sys.stderr)
@@ -220,4 +230,17 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise VidclearError(f"output directory does not exist: {args.output.parent}")
     path = export_onnx(spec, args.output, args.precision)
     print(path)
+    return EXIT_OK
+
+
+def cmd_build_engine(args: argparse.Namespace) -> int:
+    from .backends.base import BackendOptions
+    from .backends.select import create_backend
+    from .config import TensorRTConfig
+    from .models.registry import get_model
+
+    spec = get_model(args.model)
+    trt_cfg = TensorRTConfig(precision=args.precision, min=args.min, opt=args.opt, max=args.max, build="auto")
+    backend = create_backend("tensorrt", spec, "cuda", BackendOptions(None, args.batch, trt_cfg))
+    print(backend.describe()["engine"])
     return EXIT_OK

@@ -41,6 +41,15 @@ class AudioConfig(Section):
     bitrate: int = Field(128_000, ge=16_000)
 
 
+class TensorRTConfig(Section):
+    precision: Literal["fp16", "fp32"] = "fp16"
+    min: Optional[str] = Field(None, description="smallest frame HxW the engine accepts (default: the input's)")
+    opt: Optional[str] = Field(None, description="frame HxW the engine is tuned for (default: the input's)")
+    max: Optional[str] = Field(None, description="largest frame HxW the engine accepts (default: opt)")
+    build: Literal["auto", "never"] = Field("auto", description="auto: (re)build when no valid engine exists")
+    workspace_mb: int = Field(1024, ge=64)
+
+
 class LowLightConfig(Section):
     mode: Literal["off", "on", "auto"] = Field(
         "off", description="auto: enhance only while the scene is dark (with hysteresis)"
@@ -65,6 +74,7 @@ class Config(Section):
     encoder: EncoderConfig = EncoderConfig()
     audio: AudioConfig = AudioConfig()
     lowlight: LowLightConfig = LowLightConfig()
+    tensorrt: TensorRTConfig = TensorRTConfig()
     steps: list[StepConfig] = Field(default_factory=list, description="classical luma steps before the model")
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from .backends.base import BackendOptions
 from .backends.select import create_backend
 from .config import Config
 from .errors import ConfigError
@@ -60,9 +61,10 @@ def run_enhance(input_path: Path, output_path: Path, cfg: Config, show_progress:
     info = source.info
     out_w, out_h = info.width * spec.scale, info.height * spec.scale
     even_w, even_h = out_w - out_w % 2, out_h - out_h % 2
+    options = BackendOptions((info.height, info.width), cfg.pipeline.batch_size, cfg.tensorrt)
     try:
-        backend = create_backend(cfg.backend, spec, cfg.device)
-        night_backend = create_backend(cfg.backend, night_spec, cfg.device) if night_spec else None
+        backend = create_backend(cfg.backend, spec, cfg.device, options)
+        night_backend = create_backend(cfg.backend, night_spec, cfg.device, options) if night_spec else None
         sink = FileSink(output_path, cfg.encoder, cfg.audio, source.audio_stream)
         sink.open(even_w, even_h, info.time_base, info.rate)
     except BaseException:

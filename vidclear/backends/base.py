@@ -8,15 +8,27 @@ optional runtimes import lazily so everything loads on a CPU-only machine.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import ClassVar, Optional
 
 import numpy as np
 
+from ..config import TensorRTConfig
 from ..models.registry import ModelSpec
+
+
+@dataclass
+class BackendOptions:
+    """What a backend may want to know beyond the model: the frame size it will see, the batch."""
+
+    frame_hw: Optional[tuple[int, int]] = None
+    batch_size: int = 1
+    tensorrt: TensorRTConfig = field(default_factory=TensorRTConfig)
 
 
 class Backend(ABC):
     name: ClassVar[str]
+    devices: ClassVar[tuple[str, ...]] = ("cpu", "cuda")
 
     @classmethod
     @abstractmethod
@@ -29,9 +41,10 @@ class Backend(ABC):
         return None
 
     @abstractmethod
-    def __init__(self, spec: ModelSpec, device: str) -> None:
+    def __init__(self, spec: ModelSpec, device: str, options: Optional[BackendOptions] = None) -> None:
         self.spec = spec
         self.device = device
+        self.options = options or BackendOptions()
 
     @abstractmethod
     def infer(self, batch: np.ndarray) -> np.ndarray:

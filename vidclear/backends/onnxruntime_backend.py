@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import os
 
 import numpy as np
 
 from ..models.registry import ModelSpec
-from .base import Backend
+from .base import Backend, BackendOptions
 
 
 def _providers() -> list[str]:
@@ -37,8 +39,8 @@ class OnnxRuntimeBackend(Backend):
             return None
         return ort.__version__
 
-    def __init__(self, spec: ModelSpec, device: str) -> None:
-        super().__init__(spec, device)
+    def __init__(self, spec: ModelSpec, device: str, options: Optional[BackendOptions] = None) -> None:
+        super().__init__(spec, device, options)
         import onnxruntime as ort
 
         from ..export.onnx_export import ensure_onnx

@@ -10,16 +10,20 @@ import logging
 
 from ..errors import BackendUnavailable, UnknownNameError
 from ..models.registry import ModelSpec
-from .base import Backend
+from typing import Optional
+
+from .base import Backend, BackendOptions
 from .onnxruntime_backend import OnnxRuntimeBackend
+from .tensorrt_backend import TensorRTBackend
 from .torch_backend import TorchBackend
 
 log = logging.getLogger(__name__)
 
-BACKENDS: dict[str, type[Backend]] = {b.name: b for b in (TorchBackend, OnnxRuntimeBackend)}
+BACKENDS: dict[str, type[Backend]] = {b.name: b for b in (TensorRTBackend, TorchBackend, OnnxRuntimeBackend)}
 
 # (backend, device) from fastest to slowest (FIELD_NOTES 5 and 6).
 AUTO_ORDER: list[tuple[str, str]] = [
+    ("tensorrt", "cuda"),
     ("torch", "cuda"),
     ("onnxruntime", "cuda"),
     ("onnxruntime", "cpu"),
@@ -31,15 +35,19 @@ def backend_names() -> list[str]:
     return ["auto", *BACKENDS]
 
 
-def resolve_device(device: str) -> str:
+def resolve_device(device: str, cls: type[Backend] | None = None) -> str:
     if device != "auto":
         return device
+    if cls is not None and cls.devices == ("cuda",):
+        return "cuda"
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def create_backend(name: str, spec: ModelSpec, device: str = "auto") -> Backend:
+def create_backend(
+    name: str, spec: ModelSpec, device: str = "auto", options: Optional[BackendOptions] = None
+) -> Backend:
     if name == "auto":
         skipped = []
         for candidate, cand_device in AUTO_ORDER:
@@ -50,17 +58,17 @@ def create_backend(name: str, spec: ModelSpec, device: str = "auto") -> Backend:
                 for why in skipped:
                     log.info("backend auto: skipped %s", why)
                 log.info("backend auto: chose %s on %s", candidate, cand_device)
-                return BACKENDS[candidate](spec, cand_device)
+                return BACKENDS[candidate](spec, cand_device, options)
             skipped.append(f"{candidate} ({cand_device}): {reason}")
         raise BackendUnavailable("no backend can run here: " + "; ".join(skipped))
     cls = BACKENDS.get(name)
     if cls is None:
         raise UnknownNameError(f"unknown backend '{name}'; known backends: {', '.join(backend_names())}")
-    dev = resolve_device(device)
+    dev = resolve_device(device, cls)
     reason = cls.unavailable_reason(dev)
     if reason is not None:
         raise BackendUnavailable(f"backend '{name}' cannot run on {dev}: {reason}")
-    return cls(spec, dev)
+    return cls(spec, dev, options)
 
 
 def backend_table() -> list[dict]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import os
 
 import numpy as np
 import torch
 
 from ..models.registry import ModelSpec
-from .base import Backend
+from .base import Backend, BackendOptions
 
 
 class TorchBackend(Backend):
@@ -24,8 +26,8 @@ class TorchBackend(Backend):
     def version(cls) -> str | None:
         return torch.__version__
 
-    def __init__(self, spec: ModelSpec, device: str) -> None:
-        super().__init__(spec, device)
+    def __init__(self, spec: ModelSpec, device: str, options: Optional[BackendOptions] = None) -> None:
+        super().__init__(spec, device, options)
         if device == "cpu":
             torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
         self.torch_device = torch.device(device)
