@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser("export", parents=[common], help="export a model to ONNX (checked against PyTorch)")
     ex.add_argument("model", help="model name")
-    ex.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
+    ex.add_argument("--precision", choices=("fp32", "fp16", "int8"), default="fp32",
+                    help="int8: static QDQ quantization for ONNX Runtime on CPU, calibrated on training images")
     ex.add_argument("-o", "--output", type=Path, help="ONNX path (default: engines/NAME-PRECISION-HASH.onnx)")
 
     bd = sub.add_parser("build-engine", parents=[common], help="build a TensorRT engine for a model")
@@ -240,7 +241,7 @@ def cmd_build_engine(args: argparse.Namespace) -> int:
     from .models.registry import get_model
 
     spec = get_model(args.model)
-    trt_cfg = TensorRTConfig(precision=args.precision, min=args.min, opt=args.opt, max=args.max, build="auto")
-    backend = create_backend("tensorrt", spec, "cuda", BackendOptions(None, args.batch, trt_cfg))
+    trt_cfg = TensorRTConfig(min=args.min, opt=args.opt, max=args.max, build="auto")
+    backend = create_backend("tensorrt", spec, "cuda", BackendOptions(None, args.batch, args.precision, "fp32", trt_cfg))
     print(backend.describe()["engine"])
     return EXIT_OK

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal, Optional, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 from .steps import STEP_CONFIGS, StepConfig
@@ -42,7 +42,6 @@ class AudioConfig(Section):
 
 
 class TensorRTConfig(Section):
-    precision: Literal["fp16", "fp32"] = "fp16"
     min: Optional[str] = Field(None, description="smallest frame HxW the engine accepts (default: the input's)")
     opt: Optional[str] = Field(None, description="frame HxW the engine is tuned for (default: the input's)")
     max: Optional[str] = Field(None, description="largest frame HxW the engine accepts (default: opt)")
@@ -58,6 +57,12 @@ class LowLightConfig(Section):
     dark_below: float = Field(45.0, ge=0, le=255, description="mean luma that switches night mode on")
     bright_above: float = Field(65.0, ge=0, le=255, description="mean luma that switches it off again")
 
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, v: Any) -> Any:
+        # YAML 1.1 reads a bare `off` / `on` as false / true.
+        return {False: "off", True: "on"}.get(v, v) if isinstance(v, bool) else v
+
     @model_validator(mode="after")
     def _hysteresis(self) -> "LowLightConfig":
         if self.bright_above <= self.dark_below:
@@ -69,6 +74,10 @@ class Config(Section):
     model: str = "espcn-x2"
     backend: str = "auto"
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["fp16", "fp32"] = Field("fp16", description="on CUDA (torch and TensorRT)")
+    cpu_precision: Literal["fp32", "int8"] = Field(
+        "fp32", description="int8: ONNX Runtime static quantization on CPU (faster, a little less exact)"
+    )
     max_frames: Optional[int] = Field(None, ge=1)
     pipeline: PipelineConfig = PipelineConfig()
     encoder: EncoderConfig = EncoderConfig()

@@ -61,7 +61,7 @@ def run_enhance(input_path: Path, output_path: Path, cfg: Config, show_progress:
     info = source.info
     out_w, out_h = info.width * spec.scale, info.height * spec.scale
     even_w, even_h = out_w - out_w % 2, out_h - out_h % 2
-    options = BackendOptions((info.height, info.width), cfg.pipeline.batch_size, cfg.tensorrt)
+    options = BackendOptions.from_config(cfg, (info.height, info.width))
     try:
         backend = create_backend(cfg.backend, spec, cfg.device, options)
         night_backend = create_backend(cfg.backend, night_spec, cfg.device, options) if night_spec else None

@@ -66,3 +66,8 @@ def test_yaml_tags_are_not_executed(tmp_path):
 @pytest.mark.parametrize("preset", sorted((REPO / "configs").glob("*.yaml")), ids=lambda p: p.name)
 def test_shipped_presets_load(preset):
     load_config(preset)
+
+
+def test_bare_yaml_on_off_mean_the_modes(tmp_path):
+    assert load_config(write(tmp_path, "lowlight:\n  mode: off\n")).lowlight.mode == "off"
+    assert load_config(write(tmp_path, "lowlight:\n  mode: on\n")).lowlight.mode == "on"

@@ -23,7 +23,13 @@ class BackendOptions:
 
     frame_hw: Optional[tuple[int, int]] = None
     batch_size: int = 1
+    precision: str = "fp16"  # on CUDA
+    cpu_precision: str = "fp32"  # fp32 | int8 (ONNX Runtime on CPU)
     tensorrt: TensorRTConfig = field(default_factory=TensorRTConfig)
+
+    @classmethod
+    def from_config(cls, cfg, frame_hw: Optional[tuple[int, int]] = None) -> "BackendOptions":  # noqa: ANN001
+        return cls(frame_hw, cfg.pipeline.batch_size, cfg.precision, cfg.cpu_precision, cfg.tensorrt)
 
 
 class Backend(ABC):

@@ -45,7 +45,8 @@ class OnnxRuntimeBackend(Backend):
 
         from ..export.onnx_export import ensure_onnx
 
-        self.onnx_path = ensure_onnx(spec, "fp32")
+        self.precision = self.options.cpu_precision if device == "cpu" else "fp32"
+        self.onnx_path = ensure_onnx(spec, self.precision)  # type: ignore[arg-type]
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = max(1, len(os.sched_getaffinity(0)))
@@ -54,12 +55,11 @@ class OnnxRuntimeBackend(Backend):
         providers = ["CUDAExecutionProvider"] if device == "cuda" else ["CPUExecutionProvider"]
         self.session = ort.InferenceSession(str(self.onnx_path), opts, providers=providers)
         self.input_name = self.session.get_inputs()[0].name
-        self.version = ort.__version__
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: np.ascontiguousarray(batch, np.float32)})[0]
 
     def describe(self) -> dict:
         info = super().describe()
-        info.update(version=self.version, onnx=str(self.onnx_path))
+        info.update(version=self.version(), onnx=str(self.onnx_path), precision=self.precision)
         return info

@@ -72,7 +72,7 @@ class TensorRTBackend(Backend):
         from ..export.onnx_export import engines_dir, ensure_onnx
 
         cfg = self.options.tensorrt
-        self.precision: tb.Precision = cfg.precision
+        self.precision: tb.Precision = self.options.precision  # type: ignore[assignment]
         self.onnx_path = ensure_onnx(spec, self.precision)
         self.profile = tb.make_profile(
             spec.channels,

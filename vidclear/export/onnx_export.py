@@ -22,9 +22,9 @@ from ..models.registry import ModelSpec
 
 log = logging.getLogger(__name__)
 
-Precision = Literal["fp32", "fp16"]
+Precision = Literal["fp32", "fp16", "int8"]
 OPSET = 17
-PARITY_TOL = {"fp32": 1e-4, "fp16": 2e-2}
+PARITY_TOL = {"fp32": 1e-4, "fp16": 2e-2, "int8": 6e-2}
 
 
 def engines_dir() -> Path:
@@ -73,6 +73,8 @@ def export_onnx(spec: ModelSpec, path: Optional[Path] = None, precision: Precisi
 
     path = Path(path) if path else default_onnx_path(spec, precision)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if precision == "int8":
+        return quantize_int8(spec, ensure_onnx(spec, "fp32"), path)
     model = spec.load()
 
     class Wrapped(torch.nn.Module):
@@ -129,4 +131,60 @@ def ensure_onnx(spec: ModelSpec, precision: Precision = "fp32") -> Path:
     path = default_onnx_path(spec, precision)
     if not path.exists():
         export_onnx(spec, path, precision)
+    return path
+
+
+def calibration_batches(spec: ModelSpec, count: int = 24, size: int = 96, seed: int = 0) -> list[np.ndarray]:
+    """Random crops of the training images (never the evaluation sets), as the model sees them."""
+    import cv2
+
+    from ..evaluation.sr import list_images
+
+    train = Path(__file__).resolve().parents[3] / "shared" / "data" / "sr" / "train_t91"
+    if not train.is_dir():
+        raise VidclearError(f"INT8 calibration needs the training images in {train}")
+    rng = np.random.default_rng(seed)
+    paths = list_images(train)
+    batches = []
+    for i in range(count):
+        img = cv2.imread(str(paths[int(rng.integers(len(paths)))]), cv2.IMREAD_COLOR)[..., ::-1]
+        y = int(rng.integers(0, max(1, img.shape[0] - size)))
+        x = int(rng.integers(0, max(1, img.shape[1] - size)))
+        crop = img[y : y + size, x : x + size].astype(np.float32) / 255
+        if spec.channels == 1:
+            luma = (16 + 65.481 * crop[..., 0] + 128.553 * crop[..., 1] + 24.966 * crop[..., 2]) / 255
+            batches.append(luma[None, None].astype(np.float32))
+        else:
+            batches.append(np.ascontiguousarray(crop.transpose(2, 0, 1)[None]))
+    return batches
+
+
+def quantize_int8(spec: ModelSpec, fp32_path: Path, path: Path) -> Path:
+    """Static INT8 (QDQ: uint8 activations, int8 per-channel weights), calibrated on training crops."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.items = iter(calibration_batches(spec))
+
+        def get_next(self):  # noqa: ANN201
+            batch = next(self.items, None)
+            return None if batch is None else {"input": batch}
+
+    tmp = path.with_suffix(".onnx.tmp")
+    quantize_static(
+        str(fp32_path),
+        str(tmp),
+        Reader(),
+        quant_format=QuantFormat.QDQ,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+    )
+    err = parity_error(spec, tmp)
+    if err > PARITY_TOL["int8"]:
+        tmp.unlink()
+        raise VidclearError(f"INT8 model of '{spec.name}' differs from PyTorch by {err:.3f} (> {PARITY_TOL['int8']})")
+    os.replace(tmp, path)
+    log.info("quantized %s to INT8 at %s: max abs diff vs PyTorch fp32 %.3f", spec.name, path, err)
     return path

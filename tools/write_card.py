@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Write a model card from measurements, never from memory.
+
+Evaluates the model with ``vidclear eval`` on the standard sets, measures its
+CPU speed at a stated frame size, and writes ``vidclear/models/weights/NAME.md``
+with the data, the exact training command, the seed and the sha256.
+
+    python tools/write_card.py espcn-x3 --command "python tools/train_sr.py ..." --seed 0 --train-seconds 1650
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from vidclear.evaluation.run import evaluate  # noqa: E402
+from vidclear.models.registry import get_model  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+
+
+def cpu_fps(name: str, height: int, width: int, frames: int = 10) -> dict:
+    """Model-only speed with ONNX Runtime and PyTorch on this CPU (median of `frames` runs)."""
+    from vidclear.backends.onnxruntime_backend import OnnxRuntimeBackend
+    from vidclear.backends.torch_backend import TorchBackend
+
+    spec = get_model(name)
+    x = np.random.default_rng(0).random((1, spec.channels, height, width), dtype=np.float32) * 0.5
+    out = {}
+    for cls in (OnnxRuntimeBackend, TorchBackend):  # one at a time: their thread pools fight (FIELD_NOTES 5)
+        backend = cls(spec, "cpu")
+        backend.infer(x)
+        times = []
+        for _ in range(frames):
+            t = time.perf_counter()
+            backend.infer(x)
+            times.append(time.perf_counter() - t)
+        out[cls.name] = 1 / float(np.median(times))
+        del backend
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model")
+    ap.add_argument("--command", required=True, help="the exact training command")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--train-seconds", type=float, help="wall time the training took")
+    ap.add_argument("--train-machine", default="the 2-core development CPU (no GPU)")
+    ap.add_argument("--notes", default="")
+    ap.add_argument("--fps-size", default="480x640", help="HxW for the CPU speed figure")
+    args = ap.parse_args()
+
+    spec = get_model(args.model)
+    weights = spec.weights_path
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    rows = []
+    if spec.task == "lowlight":
+        r = evaluate(spec.name, DATA / "lowlight" / "synthetic_set14")
+        rows.append(
+            f"| synthetic_set14 (RGB) | {r.psnr:.2f} / {r.ssim:.4f} | {r.extra['psnr_gtmean']:.2f} / "
+            f"{r.extra['ssim_gtmean']:.4f} | {r.baseline_psnr:.2f} / {r.baseline_ssim:.4f} |"
+        )
+        table = ["| set | PSNR / SSIM | GT-mean PSNR / SSIM | low input |", "|---|---|---|---|", *rows]
+    else:
+        for ds in ("set5", "set14"):
+            r = evaluate(spec.name, DATA / "sr" / ds)
+            rows.append(f"| {ds} x{spec.scale} | {r.psnr:.2f} / {r.ssim:.4f} | {r.baseline_psnr:.2f} / {r.baseline_ssim:.4f} |")
+        table = ["| set | ours Y PSNR / SSIM | bicubic (MATLAB) |", "|---|---|---|", *rows]
+    h, w = (int(v) for v in args.fps_size.split("x"))
+    fps = cpu_fps(spec.name, h, w)
+    desc = spec.describe()
+    card = [
+        f"# Model card: {spec.name}",
+        "",
+        f"- Task: {spec.task}, scale x{spec.scale}; architecture: {spec.architecture}.",
+        f"- Parameters: {desc['params']}; FLOPs per input pixel: {desc['flops_per_input_pixel']}.",
+        f"- Weights: `{weights.name}`, sha256 `{digest}` (checked on load, `weights_only=True`).",
+        "- Data: `../shared/data/sr/train_t91` (91 images) + `train_bsd200` (200 images); "
+        + ("low-light pairs made on the fly by `vidclear/training/degrade.py` (ranges wider than the evaluation set's)."
+           if spec.task == "lowlight" else "LR made with the MATLAB-compatible bicubic of the evaluation protocol."),
+        f"- Training command (seed {args.seed}), run from the repository root:",
+        "",
+        "```",
+        args.command,
+        "```",
+        "",
+        f"- Trained on {args.train_machine}" + (f" in {args.train_seconds:.0f} s." if args.train_seconds else "."),
+        "",
+        "## Metrics (`vidclear eval`, measured by tools/write_card.py)",
+        "",
+        *table,
+        "",
+        f"## CPU speed, model only, {w}x{h} input, {platform.processor() or platform.machine()}, "
+        f"{len(__import__('os').sched_getaffinity(0))} cores",
+        "",
+        f"- ONNX Runtime: {fps['onnxruntime']:.1f} fps; PyTorch (channels_last): {fps['torch']:.1f} fps.",
+    ]
+    if args.notes:
+        card += ["", "## Notes", "", args.notes]
+    out = weights.with_suffix(".md")
+    out.write_text("\n".join(card) + "\n")
+    print("\n".join(card))
+    print(f"\nsha256 {digest}  -> put it in vidclear/models/registry.py", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
