@@ -98,6 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     bd.add_argument("--batch", type=int, default=1)
     bd.add_argument("--precision", choices=("fp16", "fp32"), default="fp16")
 
+    bn = sub.add_parser("bench", parents=[common], help="measure speed and quality side by side")
+    bn.add_argument("--clip", type=Path, help="input clip (default: the 640x360 traffic clip in ../shared/data)")
+    bn.add_argument("--frames", type=int, default=120)
+    bn.add_argument("--model", default="espcn-x3")
+    bn.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    bn.add_argument("--preset", default="veryfast", help="encoder preset for the end-to-end rows")
+    bn.add_argument("--json", type=Path, help="write the JSON report here")
+    bn.add_argument("--markdown", type=Path, help="write the markdown table here")
+    bn.add_argument("--no-peers", action="store_true", help="skip OpenCV dnn_superres and bicubic")
+
     be = sub.add_parser("backends", parents=[common], help="list the backends and whether each can run here")
     be.add_argument("--json", action="store_true", help="print a JSON list")
 
@@ -126,6 +136,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return cmd_backends(args)
         if args.command == "export":
             return cmd_export(args)
+        if args.command == "bench":
+            return cmd_bench(args)
         if args.command == "build-engine":
             return cmd_build_engine(args)
         parser.error(f"unknown command {args.command}")
@@ -244,4 +256,14 @@ def cmd_build_engine(args: argparse.Namespace) -> int:
     trt_cfg = TensorRTConfig(min=args.min, opt=args.opt, max=args.max, build="auto")
     backend = create_backend("tensorrt", spec, "cuda", BackendOptions(None, args.batch, args.precision, "fp32", trt_cfg))
     print(backend.describe()["engine"])
+    return EXIT_OK
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import bench
+
+    report = bench.run_bench(args.clip or bench.DEFAULT_CLIP, args.frames, args.model, args.device, args.preset,
+                             peers=not args.no_peers)
+    print(bench.markdown(report))
+    bench.write_reports(report, args.json, args.markdown)
     return EXIT_OK

@@ -8,7 +8,9 @@ fp16 exports keep fp32 inputs and outputs, so callers never change, and TensorRT
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import logging
 import os
 import warnings
@@ -161,7 +163,14 @@ def calibration_batches(spec: ModelSpec, count: int = 24, size: int = 96, seed: 
 
 def quantize_int8(spec: ModelSpec, fp32_path: Path, path: Path) -> Path:
     """Static INT8 (QDQ: uint8 activations, int8 per-channel weights), calibrated on training crops."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    import onnx
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
@@ -171,16 +180,31 @@ def quantize_int8(spec: ModelSpec, fp32_path: Path, path: Path) -> Path:
             batch = next(self.items, None)
             return None if batch is None else {"input": batch}
 
+    # Keep the output end in float: the fixed bicubic branch, the residual add, the
+    # pixel shuffle and the last learned conv. Quantizing them cost 0.25 dB on Set5
+    # x2; with them in float and percentile calibration the cost is under 0.1 dB.
+    nodes = onnx.load(str(fp32_path)).graph.node
+    convs = [n.name for n in nodes if n.op_type == "Conv" and "bicubic" not in n.name]
+    exclude = [n.name for n in nodes if "bicubic" in n.name or n.op_type in ("Add", "DepthToSpace")] + convs[-1:]
     tmp = path.with_suffix(".onnx.tmp")
-    quantize_static(
-        str(fp32_path),
-        str(tmp),
-        Reader(),
-        quant_format=QuantFormat.QDQ,
-        activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-    )
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the quantizer warns on the root logger about optional pre-processing
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # it also prints calibration progress
+            quantize_static(
+                str(fp32_path),
+                str(tmp),
+                Reader(),
+                quant_format=QuantFormat.QDQ,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                nodes_to_exclude=exclude,
+                calibrate_method=CalibrationMethod.Percentile,
+            )
+    finally:
+        root.setLevel(level)
     err = parity_error(spec, tmp)
     if err > PARITY_TOL["int8"]:
         tmp.unlink()

@@ -145,7 +145,7 @@ def all_models() -> list[ModelSpec]:
 
 # --- the models we ship ---------------------------------------------------------
 _ESPCN_SHA = {
-    2: None,
+    2: "63edeca884dfcc8ab4c997f28af34c042d787729a919fedda22cf804ae34d60e",
     3: None,
     4: None,
 }
