@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ckpt-every", type=int, default=1000)
     ap.add_argument("--val-every", type=int, default=1000)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", type=Path, help="start from these weights (a second, fine-tuning stage)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
 
@@ -135,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         model = ESPCN(args.scale, tuple(args.channels), residual=not args.no_residual).to(device)
     else:
         model = SRCNN(args.scale, tuple(args.channels)).to(device)
+    if args.init:
+        model.load_state_dict(torch.load(args.init, map_location=device, weights_only=True))
+        print(f"train_sr: starting from {args.init}", flush=True)
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=args.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda step: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(step, args.steps) / args.steps))

@@ -247,7 +247,7 @@ def test_failing_infer_stage_stops_the_run_and_leaves_no_file(av_clip, tmp_path,
                 raise RuntimeError("CUDA error: out of memory (simulated)")
             return super().infer(batch)
 
-    monkeypatch.setattr(enhance_mod, "create_backend", lambda name, spec, device: Exploding(spec, "cpu"))
+    monkeypatch.setattr(enhance_mod, "create_backend", lambda name, spec, device, options=None: Exploding(spec, "cpu"))
     out = tmp_path / "o.mp4"
     start = time.monotonic()
     with pytest.raises(StageFailed, match=r"stage 'infer' failed: CUDA error: out of memory") as info:

@@ -1,0 +1,35 @@
+"""vidclear bench on a few frames, so it keeps working (speed goals live in the bench, not here)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from media import REPO, shared_data
+
+FIELDS = {"name", "kind", "backend", "fps", "core_ms_per_frame", "psnr_set5", "peak_rss_mb"}
+
+
+@pytest.mark.slow
+def test_bench_json_has_every_row_and_field(tmp_path):
+    clip = shared_data("clips", "car_traffic_small_640x360.mp4")
+    out = tmp_path / "b.json"
+    md = tmp_path / "b.md"
+    r = subprocess.run([sys.executable, "-m", "vidclear", "bench", "--clip", str(clip), "--frames", "4",
+                        "--model", "espcn-x2", "--json", str(out), "--markdown", str(md), "--quiet"],
+                       capture_output=True, text=True, timeout=900, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(out.read_text())
+    assert {"machine", "clip", "scale", "results"} <= set(report)
+    assert report["scale"] == 2 and report["machine"]["cores"] >= 1
+    names = {row["name"] for row in report["results"]}
+    assert {"vidclear_pipeline", "sequential_loop", "opencv_dnn_superres_espcn", "bicubic_opencv",
+            "decode", "preprocess", "cpu_work_bound"} <= names
+    for row in report["results"]:
+        assert FIELDS <= set(row), row
+        assert row["kind"] in ("stage", "end_to_end", "peer")
+        assert row["fps"] > 0
+    by = {row["name"]: row for row in report["results"]}
+    assert by["vidclear_pipeline"]["psnr_set5"] > by["bicubic_opencv"]["psnr_set5"]
+    assert "| vidclear_pipeline |" in md.read_text() and "| vidclear_pipeline |" in r.stdout
