@@ -7,7 +7,7 @@ TORCH  ?= torch==2.13.0
 CLIP   ?= ../shared/data/clips/pets2009_s2l1_480x360_h264.avi
 DEMO_OUT ?= demo/pets2009_x2.mp4
 
-.PHONY: install demo test clean
+.PHONY: install demo test bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,5 +27,9 @@ demo: install
 test: install
 	$(PY) -m pytest -q
 
+bench: install
+	$(VENV)/bin/vidclear bench --clip ../shared/data/clips/car_traffic_small_640x360.mp4 --frames 120 \
+		--model espcn-x3 --json bench.json --markdown bench.md
+
 clean:
-	rm -rf $(VENV) demo .pytest_cache
+	rm -rf $(VENV) .venv-opencv demo .pytest_cache bench.json bench.md

@@ -17,6 +17,7 @@ from typing import Optional, Sequence
 
 from . import __version__
 from .errors import StageFailed, VidclearError
+from .secrets import RedactingFilter, redact
 
 log = logging.getLogger("vidclear")
 
@@ -43,6 +44,8 @@ class _Formatter(logging.Formatter):
             text = f"vidclear: {msg}"
         if record.exc_info and record.levelno >= logging.ERROR:
             text += "\n" + self.formatException(record.exc_info)
+        elif record.exc_text:
+            text += "\n" + record.exc_text
         return text
 
 
@@ -50,6 +53,7 @@ def setup_logging(quiet: bool, debug: bool) -> None:
     level = logging.DEBUG if debug else logging.ERROR if quiet else logging.INFO
     handler = logging.StreamHandler(_CurrentStderr())  # type: ignore[arg-type]
     handler.setFormatter(_Formatter())
+    handler.addFilter(RedactingFilter())
     root = logging.getLogger("vidclear")
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -70,8 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
 
     enh = sub.add_parser("enhance", parents=[common], help="enhance a video file")
-    enh.add_argument("input", type=Path, help="input video file")
-    enh.add_argument("output", type=Path, help="output file (.mp4 .mkv .mov .ts)")
+    enh.add_argument("input", help="input video file, or a live URL (rtsp://, rtsps://, http://, /dev/video0)")
+    enh.add_argument("output", help="output file (.mp4 .mkv .mov .ts), a segment pattern (rec/cam_%%Y%%m%%d_%%H%%M%%S.ts) "
+                     "or rtsp:// URL to publish to")
     enh.add_argument("--config", type=Path, help="YAML config (see configs/)")
     enh.add_argument("--model", help="model name (see `vidclear models`)")
     enh.add_argument("--backend", help="backend name or auto (default)")
@@ -80,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     enh.add_argument("--preset", help="encoder preset, ultrafast .. veryslow")
     enh.add_argument("--codec", choices=("libx264", "libx265"), help="video encoder")
     enh.add_argument("--max-frames", type=int, help="stop after this many frames")
+    enh.add_argument("--duration", type=float, help="stop after this many seconds (live sources)")
+    enh.add_argument("--summary-json", type=Path, help="also write the summary as JSON here")
 
     mod = sub.add_parser("models", parents=[common], help="list the models")
     mod.add_argument("--json", action="store_true", help="print a JSON list")
@@ -142,14 +149,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return cmd_build_engine(args)
         parser.error(f"unknown command {args.command}")
     except StageFailed as e:
-        print(f"vidclear: error: {one_line(str(e))}", file=sys.stderr)
+        print(f"vidclear: error: {one_line(redact(str(e)))}", file=sys.stderr)
         if args.debug:
-            traceback.print_exception(e.error)
+            print(redact("".join(traceback.format_exception(e.error))), file=sys.stderr)
         return EXIT_USAGE if isinstance(e.error, VidclearError) else EXIT_FAILED
     except VidclearError as e:
-        print(f"vidclear: error: {one_line(str(e))}", file=sys.stderr)
+        print(f"vidclear: error: {one_line(redact(str(e)))}", file=sys.stderr)
         if args.debug:
-            traceback.print_exc()
+            print(redact(traceback.format_exc()), file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("vidclear: error: interrupted", file=sys.stderr)
@@ -175,15 +182,18 @@ def cmd_enhance(args: argparse.Namespace) -> int:
         "encoder.codec": args.codec,
     }
     cfg = load_config(args.config, overrides)
-    outcome = run_enhance(args.input, args.output, cfg, show_progress=not args.quiet and sys.stderr.isatty())
+    outcome = run_enhance(args.input, args.output, cfg, show_progress=not args.quiet and sys.stderr.isatty(),
+                          duration=args.duration)
     if not args.quiet:
-        print(outcome.report())
+        print(redact(outcome.report()))
+    if args.summary_json:
+        args.summary_json.write_text(redact(json.dumps(outcome.as_json(), indent=2)))
     if outcome.damage:
-        print(f"vidclear: error: {outcome.damage}; wrote the {outcome.frames} frames before it to {args.output}",
+        print(f"vidclear: error: {redact(outcome.damage)}; wrote the {outcome.frames} frames before it to {args.output}",
               file=sys.stderr)
         return EXIT_USAGE
-    if outcome.interrupted_by:
-        return EXIT_SIGNAL.get(outcome.interrupted_by, EXIT_FAILED)
+    if outcome.interrupted_by in EXIT_SIGNAL:
+        return EXIT_SIGNAL[outcome.interrupted_by]
     return EXIT_OK
 
 

@@ -41,6 +41,18 @@ class AudioConfig(Section):
     bitrate: int = Field(128_000, ge=16_000)
 
 
+class LiveConfig(Section):
+    transport: Literal["tcp", "udp"] = "tcp"
+    open_timeout: float = Field(5.0, gt=0, description="seconds to wait for a camera to answer")
+    stall_timeout: float = Field(5.0, gt=0, description="no frame for this long: reconnect")
+    backoff_initial: float = Field(0.5, gt=0, description="first wait before reconnecting, doubled each failure")
+    backoff_max: float = Field(10.0, gt=0, description="cap of the reconnect wait")
+    max_retries: Optional[int] = Field(None, ge=1, description="null: retry forever")
+    queue_size: int = Field(2, ge=1, le=64, description="live queues drop the oldest frame beyond this")
+    segment_seconds: float = Field(60.0, gt=0, description="length of recorded segments")
+    password_env: Optional[str] = Field(None, description="environment variable holding the camera password")
+
+
 class TensorRTConfig(Section):
     min: Optional[str] = Field(None, description="smallest frame HxW the engine accepts (default: the input's)")
     opt: Optional[str] = Field(None, description="frame HxW the engine is tuned for (default: the input's)")
@@ -83,6 +95,7 @@ class Config(Section):
     encoder: EncoderConfig = EncoderConfig()
     audio: AudioConfig = AudioConfig()
     lowlight: LowLightConfig = LowLightConfig()
+    live: LiveConfig = LiveConfig()
     tensorrt: TensorRTConfig = TensorRTConfig()
     steps: list[StepConfig] = Field(default_factory=list, description="classical luma steps before the model")
 

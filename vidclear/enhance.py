@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -11,27 +12,40 @@ from .backends.base import BackendOptions
 from .backends.select import create_backend
 from .config import Config
 from .errors import ConfigError
+from .io.live import LiveSource, LiveStats, is_live
+from .io.live_sinks import RtspSink, SegmentSink
 from .io.sink import FileSink, check_output_path
 from .io.source import FileSource
-from .models.registry import get_model
-from .pipeline.runner import Pipeline, RunResult
+from .models.registry import ModelSpec, get_model
 from .pipeline.night import NightSwitch
+from .pipeline.runner import Pipeline, RunResult
 from .pipeline.stage import Stage
-from .pipeline.stages import DecodeStage, EncodeStage, InferStage, LowLightStage, PreprocessStage
-from .steps import build_steps
+from .pipeline.stages import (
+    DecodeStage,
+    EncodeStage,
+    InferStage,
+    LiveDecodeStage,
+    LowLightStage,
+    PreprocessStage,
+    Sink,
+)
 from .progress import progress_reporter
-from .summary import format_summary
+from .secrets import with_password
+from .steps import build_steps
+from .summary import format_live, format_summary, summary_json
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class EnhanceOutcome:
-    output: Path
+    output: str
     result: RunResult
     size: Optional[tuple[int, int]]
     backend: dict
     damage: Optional[str] = None
+    live: Optional[LiveStats] = None
+    latencies: list[float] = field(default_factory=list)
 
     @property
     def frames(self) -> int:
@@ -47,55 +61,107 @@ class EnhanceOutcome:
             f"output: {self.output} ({size}, {self.frames} frames)\n"
             f"model {self.backend.get('model')} on {self.backend.get('backend')}/{self.backend.get('device')}"
         )
-        return head + "\n" + format_summary(self.result)
+        text = head + "\n" + format_summary(self.result)
+        if self.live is not None:
+            text += "\n" + format_live(self.result, self.live, self.latencies)
+        return text
+
+    def as_json(self) -> dict:
+        return summary_json(self.result, self.live, self.latencies, output=self.output, backend=self.backend)
 
 
-def run_enhance(input_path: Path, output_path: Path, cfg: Config, show_progress: bool = False) -> EnhanceOutcome:
-    spec = get_model(cfg.model)
+def make_sink(target: str, cfg: Config, input_path: Optional[Path] = None, audio_template=None) -> Sink:  # noqa: ANN001
+    """An output from its name: rtsp:// publishes, a strftime pattern records segments, else a file."""
+    if target.lower().startswith(("rtsp://", "rtsps://")):
+        return RtspSink(target, cfg.encoder, cfg.live.transport)
+    if "%" in Path(target).name:
+        return SegmentSink(target, cfg.live.segment_seconds, cfg.encoder)
+    path = Path(target)
+    check_output_path(path, input_path if input_path is not None and input_path.exists() else None)
+    return FileSink(path, cfg.encoder, cfg.audio, audio_template)
+
+
+def open_source(source: str, cfg: Config, fail_fast: bool = True, password_env: Optional[str] = None):  # noqa: ANN201
+    if is_live(source):
+        live = cfg.live
+        return LiveSource(with_password(source, password_env), live.transport, live.open_timeout,
+                          live.stall_timeout, live.backoff_initial, live.backoff_max, live.max_retries, fail_fast)
+    return FileSource(Path(source))
+
+
+def build_stages(source, spec: ModelSpec, infer: Stage, night_backend, sinks: list, size: tuple[int, int],  # noqa: ANN001
+                 cfg: Config) -> list[Stage]:
+    live = isinstance(source, LiveSource)
+    stages: list[Stage] = [LiveDecodeStage(source, cfg.max_frames) if live else DecodeStage(source, cfg.max_frames)]
+    if night_backend is not None:
+        switch = NightSwitch(cfg.lowlight.mode, cfg.lowlight.dark_below, cfg.lowlight.bright_above)
+        stages.append(LowLightStage(night_backend, switch))
+    stages += [PreprocessStage(spec.scale, build_steps(cfg.steps), luma_model=spec.channels == 1), infer,
+               EncodeStage(sinks, size)]
+    return stages
+
+
+def output_size(width: int, height: int, scale: int) -> tuple[int, int]:
+    out_w, out_h = width * scale, height * scale
+    even = (out_w - out_w % 2, out_h - out_h % 2)
+    if even != (out_w, out_h):
+        log.info("output %dx%d is odd: encoding %dx%d (4:2:0 needs even sizes)", out_w, out_h, *even)
+    return even
+
+
+def night_model(cfg: Config) -> Optional[ModelSpec]:
     night_spec = get_model(cfg.lowlight.model) if cfg.lowlight.mode != "off" else None
     if night_spec is not None and (night_spec.channels != 3 or night_spec.scale != 1):
         raise ConfigError(f"lowlight.model '{night_spec.name}' is not a low-light model")
-    steps = build_steps(cfg.steps)
-    check_output_path(output_path, input_path if input_path.exists() else None)
-    source = FileSource(input_path)
+    return night_spec
+
+
+def run_enhance(
+    input_path: Path | str,
+    output_path: Path | str,
+    cfg: Config,
+    show_progress: bool = False,
+    duration: Optional[float] = None,
+) -> EnhanceOutcome:
+    spec = get_model(cfg.model)
+    night_spec = night_model(cfg)
+    build_steps(cfg.steps)  # validate before opening anything
+    live = is_live(str(input_path))
+    if not live:
+        input_path = Path(input_path)
+    source = open_source(str(input_path), cfg, password_env=cfg.live.password_env)
     info = source.info
-    out_w, out_h = info.width * spec.scale, info.height * spec.scale
-    even_w, even_h = out_w - out_w % 2, out_h - out_h % 2
+    size = output_size(info.width, info.height, spec.scale)
     options = BackendOptions.from_config(cfg, (info.height, info.width))
     try:
         backend = create_backend(cfg.backend, spec, cfg.device, options)
         night_backend = create_backend(cfg.backend, night_spec, cfg.device, options) if night_spec else None
-        sink = FileSink(output_path, cfg.encoder, cfg.audio, source.audio_stream)
-        sink.open(even_w, even_h, info.time_base, info.rate)
+        sink = make_sink(str(output_path), cfg, None if live else input_path, source.audio_stream)
+        sink.open(*size, info.time_base, info.rate)
     except BaseException:
         source.close()
         raise
-    source.on_audio_packet = sink.add_audio_packet if source.audio_stream is not None else None
-    log.info(
-        "%s: %dx%d %s, %s frames -> %s x%d -> %dx%d",
-        input_path,
-        info.width,
-        info.height,
-        info.codec,
-        info.frames or "?",
-        spec.name,
-        spec.scale,
-        out_w,
-        out_h,
-    )
-    if (even_w, even_h) != (out_w, out_h):
-        log.info("output %dx%d is odd: encoding %dx%d (4:2:0 needs even sizes)", out_w, out_h, even_w, even_h)
-    stages: list[Stage] = [DecodeStage(source, cfg.max_frames)]
-    if night_backend is not None:
-        switch = NightSwitch(cfg.lowlight.mode, cfg.lowlight.dark_below, cfg.lowlight.bright_above)
-        stages.append(LowLightStage(night_backend, switch))
-    stages += [
-        PreprocessStage(spec.scale, steps, luma_model=spec.channels == 1),
-        InferStage(backend, cfg.pipeline.batch_size),
-        EncodeStage(sink),
-    ]
-    pipeline = Pipeline(stages, cfg.pipeline.queue_size, policy="block")
-    total = min(info.frames, cfg.max_frames) if info.frames and cfg.max_frames else (cfg.max_frames or info.frames)
-    with progress_reporter(show_progress, total or None) as on_progress:
-        result = pipeline.run(on_progress)
-    return EnhanceOutcome(output_path, result, sink.size, backend.describe(), source.damage)
+    if isinstance(sink, FileSink) and source.audio_stream is not None:
+        source.on_audio_packet = sink.add_audio_packet
+    log.info("%s: %dx%d %s, %s frames -> %s x%d -> %dx%d", getattr(source, "name", input_path), info.width,
+             info.height, info.codec, info.frames or ("live" if live else "?"), spec.name, spec.scale, *size)
+    stages = build_stages(source, spec, InferStage(backend, cfg.pipeline.batch_size), night_backend, [sink], size, cfg)
+    queue_size = cfg.live.queue_size if live else cfg.pipeline.queue_size
+    pipeline = Pipeline(stages, queue_size, policy="drop_oldest" if live else "block")
+    timer = threading.Timer(duration, pipeline.request_stop, args=("duration",)) if duration else None
+    if timer:
+        timer.daemon = True
+        timer.start()
+    total = None if live else (min(info.frames, cfg.max_frames) if info.frames and cfg.max_frames
+                               else (cfg.max_frames or info.frames))
+    try:
+        with progress_reporter(show_progress, total or None) as on_progress:
+            result = pipeline.run(on_progress)
+    finally:
+        if timer:
+            timer.cancel()
+    live_stats = source.stats if live else None
+    encode = stages[-1]
+    assert isinstance(encode, EncodeStage)
+    return EnhanceOutcome(str(output_path), result, size, backend.describe(), source.damage, live_stats,
+                          list(encode.latencies))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
+import numpy as np
+
 from .pipeline.runner import RunResult
 
 
@@ -51,5 +55,46 @@ def format_summary(result: RunResult) -> str:
     if drops:
         lines.append("dropped: " + ", ".join(f"{q.name} {q.dropped}" for q in drops))
     if result.interrupted_by:
-        lines.append(f"stopped early by {result.interrupted_by}: the output holds every frame up to the stop")
+        discarded = sum(q.discarded_at_stop for q in result.queues)
+        lines.append(f"stopped early by {result.interrupted_by}: the output holds every frame up to the stop"
+                     + (f" ({discarded} frames queued at the stop were not processed)" if discarded else ""))
     return "\n".join(lines)
+
+
+def latency_ms(latencies: list[float]) -> dict[str, Optional[float]]:
+    if not latencies:
+        return {"p50": None, "p95": None, "max": None}
+    a = np.asarray(latencies) * 1000
+    return {"p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95)), "max": float(a.max())}
+
+
+def summary_json(result: RunResult, live: Any = None, latencies: Optional[list[float]] = None, **extra: Any) -> dict:
+    """The summary as data (for --summary-json, metrics and tests)."""
+    out: dict[str, Any] = {
+        "frames": result.frames,
+        "wall_s": result.wall,
+        "fps": result.fps,
+        "interrupted_by": result.interrupted_by,
+        "stages": [{"name": s.name, "items": s.items, "busy_s": s.busy, "wait_in_s": s.wait_in,
+                    "wait_out_s": s.wait_out} for s in result.stages],
+        "queues": [{"name": q.name, "maxsize": q.maxsize, "high_water": q.high_water, "dropped": q.dropped,
+                    "discarded_at_stop": q.discarded_at_stop} for q in result.queues],
+        "discarded_at_stop": sum(q.discarded_at_stop for q in result.queues),
+        "dropped": sum(q.dropped for q in result.queues),
+        "latency_ms": latency_ms(latencies or []),
+    }
+    if live is not None:
+        out.update(frames_in=live.frames, fps_in=live.frames / result.wall if result.wall else 0.0,
+                   reconnects=live.reconnects, first_frame_after_reconnect_s=live.first_frame_after_reconnect)
+    out.update(extra)
+    return out
+
+
+def format_live(result: RunResult, live: Any, latencies: list[float]) -> str:
+    lat = latency_ms(latencies)
+    fps_in = live.frames / result.wall if result.wall else 0.0
+    dropped = sum(q.dropped for q in result.queues)
+    lat_text = (f"latency p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms, max {lat['max']:.0f} ms"
+                if lat["p50"] is not None else "latency n/a")
+    return (f"live: frames in {live.frames} ({fps_in:.1f} fps), out {result.frames} ({result.fps:.1f} fps), "
+            f"dropped {dropped}, reconnects {live.reconnects}, {lat_text}")

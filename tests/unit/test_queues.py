@@ -78,7 +78,7 @@ def test_cut_drops_queued_items_refuses_new_ones_but_passes_end():
     assert q.put(99) == 99  # refused
     q.put(END)
     assert q.get() is END
-    assert q.dropped == 4
+    assert q.discarded_at_stop == 4 and q.dropped == 0
 
 
 def test_cut_releases_a_producer_blocked_on_a_full_queue():

@@ -61,6 +61,32 @@ def check_output_path(output: Path, input_path: Optional[Path] = None) -> None:
         raise OutputError(f"output path is the input file: {output}")
 
 
+def add_video_stream(
+    container: av.container.OutputContainer,
+    encoder: EncoderConfig,
+    width: int,
+    height: int,
+    time_base: Fraction,
+    rate: Optional[Fraction],
+    live: bool = False,
+) -> av.video.stream.VideoStream:
+    """The one place an encoder is configured (files, segments and RTSP alike)."""
+    stream = container.add_stream(encoder.codec, rate=rate or Fraction(30))
+    stream.width, stream.height = width, height
+    stream.pix_fmt = "yuv420p"
+    stream.time_base = time_base
+    stream.codec_context.time_base = time_base
+    options = {"crf": str(encoder.crf), "preset": encoder.preset}
+    if encoder.codec == "libx265":
+        options["x265-params"] = "log-level=error" + (":bframes=0" if live else "")
+    elif live:
+        options["tune"] = "zerolatency"  # no B-frames, no lookahead: frames leave as they come
+    stream.options = options
+    if encoder.threads:
+        stream.codec_context.thread_count = encoder.threads
+    return stream
+
+
 def temporary_path(output: Path) -> Path:
     return output.with_name(f".{output.stem}.vidclear-partial{output.suffix}")
 
@@ -102,17 +128,7 @@ class FileSink:
             self.container = av.open(str(self.tmp), "w", format=self.format)
         except (av.error.FFmpegError, OSError) as e:
             raise OutputError(f"cannot write {self.output}: {getattr(e, 'strerror', None) or e}") from None
-        stream = self.container.add_stream(self.encoder.codec, rate=rate or Fraction(30))
-        stream.width, stream.height = width, height
-        stream.pix_fmt = "yuv420p"
-        stream.time_base = time_base
-        stream.codec_context.time_base = time_base
-        options = {"crf": str(self.encoder.crf), "preset": self.encoder.preset}
-        if self.encoder.codec == "libx265":
-            options["x265-params"] = "log-level=error"
-        stream.options = options
-        if self.encoder.threads:
-            stream.codec_context.thread_count = self.encoder.threads
+        stream = add_video_stream(self.container, self.encoder, width, height, time_base, rate)
         self.video = stream
         self.size = (width, height)
         if self.audio_template is not None:
@@ -159,8 +175,9 @@ class FileSink:
                     frame.pts = None  # the encoder numbers samples itself
                     self.container.mux(self.audio_out.encode(frame))  # type: ignore[union-attr]
 
-    def write(self, frame: av.VideoFrame) -> None:
+    def write(self, frame: av.VideoFrame, pts: int) -> None:
         assert self.container is not None and self.video is not None
+        frame.pts = pts
         self.container.mux(self.video.encode(frame))
         self.frames_written += 1
         self._mux_audio()

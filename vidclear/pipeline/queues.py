@@ -39,7 +39,8 @@ class FrameQueue:
         self._items: deque[Any] = deque()
         self._cond = threading.Condition()
         self.put_count = 0
-        self.dropped = 0
+        self.dropped = 0  # dropped to keep latency bounded (drop_oldest), or refused after a cut
+        self.discarded_at_stop = 0  # queued when a stop was asked, never processed
         self.high_water = 0
         self.is_cut = False  # after cut(): items are refused, only the end marker passes
         self.put_wait = 0.0  # seconds producers spent blocked on a full queue
@@ -75,7 +76,7 @@ class FrameQueue:
                 if self.policy == "block":
                     self.put_wait += self._wait(lambda: len(self._items) < self.maxsize or self.is_cut)
             if self.is_cut and item is not END:
-                self.dropped += 1
+                self.discarded_at_stop += 1
                 return item
             self._append(item)
             return None
@@ -113,7 +114,7 @@ class FrameQueue:
             n = len(self._items) - len(kept)
             self._items = deque(kept)
             self.is_cut = True
-            self.dropped += n
+            self.discarded_at_stop += n
             self._cond.notify_all()
             return n
 

@@ -29,6 +29,7 @@ class QueueStats:
     maxsize: int
     high_water: int
     dropped: int
+    discarded_at_stop: int = 0
 
 
 @dataclass
@@ -124,7 +125,7 @@ class Pipeline:
             wall=wall,
             stages=[s.stats for s in self.stages],
             queues=[
-                QueueStats(f"{a.name}->{b.name}", q.maxsize, q.high_water, q.dropped)
+                QueueStats(f"{a.name}->{b.name}", q.maxsize, q.high_water, q.dropped, q.discarded_at_stop)
                 for a, b, q in zip(self.stages, self.stages[1:], self.queues)
             ],
             interrupted_by=self.interrupted_by,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Iterator, Optional
+import time
+from collections import deque
+from typing import Iterator, Optional, Protocol, Sequence
 
 import numpy as np
 
@@ -20,13 +22,24 @@ from ..frame import (
     upscale_chroma,
     yuv_to_rgb,
 )
-from ..io.sink import FileSink
+from ..io.live import LIVE_TIME_BASE, LiveSource
 from ..io.source import FileSource
 from ..steps.registry import LumaStep
 from .night import NightSwitch
 from .stage import SourceStage, Stage
 
 log = logging.getLogger(__name__)
+
+
+class Sink(Protocol):
+    """An output: a file, segments, an RTSP server."""
+
+    frames_written: int
+
+    def open(self, width: int, height: int, time_base, rate) -> None: ...  # noqa: ANN001, E704
+    def set_rotation(self, degrees: int) -> None: ...  # noqa: E704
+    def write(self, frame, pts: int) -> None: ...  # noqa: ANN001, E704
+    def close(self, completed: bool) -> None: ...  # noqa: E704
 
 
 class DecodeStage(SourceStage):
@@ -150,31 +163,69 @@ class InferStage(Stage):
         return frames
 
 
-class EncodeStage(Stage):
-    """Merges the planes into a frame with the input's pts and encodes it.
+class LiveDecodeStage(SourceStage):
+    """Reads a live source; pts come from the arrival time, so they stay monotonic across reconnects."""
 
-    The sink is opened before the run with the output size; 4:2:0 needs even
-    sizes, so an odd output is cropped by one row/column to fit it.
+    name = "decode"
+
+    def __init__(self, source: LiveSource, max_frames: Optional[int] = None) -> None:
+        super().__init__()
+        self.source = source
+        self.max_frames = max_frames
+
+    def setup(self) -> None:
+        assert self.control is not None
+        self.source.stop = self.control.stop_reading  # a stop request also ends a reconnect wait
+
+    def frames(self) -> Iterator[Frame]:
+        last_pts = -1
+        for index, (avf, captured) in enumerate(self.source.frames()):
+            if self.max_frames is not None and index >= self.max_frames:
+                return
+            y, u, v = split_planes(avf)
+            pts = max(self.source.pts(captured), last_pts + 1)
+            last_pts = pts
+            yield Frame(index, pts, LIVE_TIME_BASE, y, u, v, captured=captured, keepalive=avf)
+
+    def close(self, completed: bool) -> None:
+        self.source.close()
+
+
+class EncodeStage(Stage):
+    """Merges the planes into a frame with the input's pts and hands it to every sink.
+
+    Sinks are opened before the run with the output size; 4:2:0 needs even
+    sizes, so an odd output is cropped by one row/column to fit it. Each frame's
+    latency from capture to encoded is recorded.
     """
 
     name = "encode"
 
-    def __init__(self, sink: FileSink) -> None:
+    def __init__(self, sinks: Sequence[Sink], size: tuple[int, int]) -> None:
         super().__init__()
-        self.sink = sink
+        self.sinks = list(sinks)
+        self.size = size
+        self.latencies: deque[float] = deque(maxlen=100_000)
 
     def process(self, frame: Frame) -> None:
-        assert self.sink.size is not None, "open the sink before the run"
-        ew, eh = self.sink.size
-        if self.sink.frames_written == 0:
-            self.sink.set_rotation(frame.rotation)
+        ew, eh = self.size
         cw, ch = chroma_size(ew, eh)
         out = merge_planes(frame.y[:eh, :ew], frame.u[:ch, :cw], frame.v[:ch, :cw])
-        out.pts = frame.pts
         out.time_base = frame.time_base
-        self.sink.write(out)
+        for sink in self.sinks:
+            if sink.frames_written == 0 and frame.index == 0:
+                sink.set_rotation(frame.rotation)
+            sink.write(out, frame.pts)
         frame.keepalive = None
+        self.latencies.append(time.monotonic() - frame.captured)
         return None
 
     def close(self, completed: bool) -> None:
-        self.sink.close(completed)
+        errors = []
+        for sink in self.sinks:
+            try:
+                sink.close(completed)
+            except Exception as e:  # noqa: BLE001 - close every sink, then report the first failure
+                errors.append(e)
+        if errors:
+            raise errors[0]

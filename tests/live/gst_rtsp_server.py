@@ -1,0 +1,75 @@
+#!/usr/bin/python3
+"""Real RTSP servers for the live tests, on 127.0.0.1 (GStreamer gst-rtsp-server).
+
+Runs under Debian's /usr/bin/python3 (python3-gi), never inside the project venv.
+
+    camera:  gst_rtsp_server.py camera --port P [--width W --height H --fps F] [--file clip.mp4]
+    record:  gst_rtsp_server.py record --port P --out recorded.mkv
+
+Prints "READY <port>" once listening. A record server writes what a publisher
+sends (RECORD mode) into --out and prints "DONE" when the publisher has gone.
+"""
+
+import argparse
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+gi.require_version("GstRtsp", "1.0")
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mode", choices=("camera", "record"))
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--path", default="/cam")
+    ap.add_argument("--width", type=int, default=320)
+    ap.add_argument("--height", type=int, default=240)
+    ap.add_argument("--fps", type=int, default=15)
+    ap.add_argument("--file")
+    ap.add_argument("--out")
+    args = ap.parse_args()
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(str(args.port))
+    factory = GstRtspServer.RTSPMediaFactory()
+    if args.mode == "camera":
+        if args.file:
+            launch = (f"( filesrc location={args.file} ! qtdemux ! h264parse ! "
+                      "rtph264pay name=pay0 pt=96 config-interval=1 )")
+        else:
+            launch = (
+                f"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={args.width},height={args.height},"
+                f"framerate={args.fps}/1 ! openh264enc complexity=low gop-size={args.fps} ! h264parse ! "
+                "rtph264pay name=pay0 pt=96 config-interval=1 )"
+            )
+        factory.set_launch(launch)
+        factory.set_shared(True)
+    else:
+        factory.set_launch(f"( rtph264depay name=depay0 ! h264parse ! matroskamux ! filesink location={args.out} sync=false )")
+        factory.set_transport_mode(GstRtspServer.RTSPTransportMode.RECORD)
+        factory.set_protocols(GstRtsp.RTSPLowerTrans.TCP | GstRtsp.RTSPLowerTrans.UDP)
+        factory.set_eos_shutdown(True)
+
+        def on_configure(_factory, media):
+            def on_added(_bin, element):
+                if element.get_factory() and element.get_factory().get_name() == "rtpbin":
+                    element.set_property("buffer-mode", 0)
+
+            media.get_element().connect("deep-element-added", lambda b, sub, el: on_added(b, el))
+            media.connect("unprepared", lambda *_: print("DONE", flush=True))
+
+        factory.connect("media-configure", on_configure)
+    server.get_mount_points().add_factory(args.path, factory)
+    server.attach(None)
+    print(f"READY {server.get_bound_port()}", flush=True)
+    GLib.MainLoop().run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Live input: RTSP/RTSPS (and anything PyAV opens live), reconnecting forever.
+
+A live source that ends (a clean EOF is how a dead RTSP server shows itself),
+errors, or stalls (no frame for ``stall_timeout`` seconds: PyAV's read timeout)
+is reopened with exponential backoff and jitter. Timestamps come from the
+arrival time on one monotonic clock, so they keep increasing across reconnects.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Iterator, Optional
+
+import av
+import cv2
+
+from ..errors import InputError
+from ..secrets import redact
+from .source import NATIVE_FORMAT, VideoInfo
+
+log = logging.getLogger(__name__)
+
+LIVE_TIME_BASE = Fraction(1, 90000)
+LIVE_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://", "/dev/video")
+
+
+def is_live(source: str) -> bool:
+    return str(source).lower().startswith(LIVE_PREFIXES)
+
+
+@dataclass
+class LiveStats:
+    frames: int = 0
+    reconnects: int = 0
+    connected: bool = False
+    last_frame: Optional[float] = None  # time.monotonic() of the last frame
+    first_frame_after_reconnect: list[float] = field(default_factory=list)  # seconds from reopen to frame
+    errors: list[str] = field(default_factory=list)
+
+
+class LiveSource:
+    """``frames()`` yields (yuv420p av.VideoFrame, capture time) until ``stop`` is set."""
+
+    def __init__(
+        self,
+        url: str,
+        transport: str = "tcp",
+        open_timeout: float = 5.0,
+        stall_timeout: float = 5.0,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 10.0,
+        max_retries: Optional[int] = None,
+        fail_fast: bool = True,
+    ) -> None:
+        self.url = url
+        self.name = redact(url)
+        self.transport = transport
+        self.open_timeout = open_timeout
+        self.stall_timeout = stall_timeout
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.max_retries = max_retries
+        self.stats = LiveStats()
+        self.stop = threading.Event()
+        self.container: Optional[av.container.InputContainer] = None
+        self.damage = None  # live sources reconnect instead of stopping at damage
+        self.rotation = 0
+        self.container_format = "live"
+        self.audio_stream = None
+        self.on_audio_packet = None
+        self._t0 = time.monotonic()
+        self._size: Optional[tuple[int, int]] = None
+        try:
+            self._open()
+        except InputError:
+            if fail_fast:
+                raise
+            self.info = None  # learnt on the first successful connection
+        else:
+            self.info = self._info()
+
+    def _options(self) -> dict:
+        opts = {"fflags": "nobuffer", "analyzeduration": "500000", "probesize": "500000"}
+        if self.url.lower().startswith(("rtsp://", "rtsps://")):
+            opts["rtsp_transport"] = self.transport
+        return opts
+
+    def _open(self) -> None:
+        try:
+            self.container = av.open(self.url, "r", options=self._options(),
+                                     timeout=(self.open_timeout, self.stall_timeout))
+        except (av.error.FFmpegError, OSError, TimeoutError) as e:
+            raise InputError(f"cannot open live source {self.name}: {redact(str(getattr(e, 'strerror', None) or e))}") from None
+        if not self.container.streams.video:
+            self.container.close()
+            raise InputError(f"live source {self.name} has no video stream")
+        self.stats.connected = True
+        cc = self.container.streams.video[0].codec_context
+        if self._size is None and cc.width and cc.height:
+            self._size = (cc.width, cc.height)
+
+    def _info(self) -> VideoInfo:
+        v = self.container.streams.video[0]
+        w, h = self._size or (v.codec_context.width, v.codec_context.height)
+        return VideoInfo(w, h, LIVE_TIME_BASE, v.average_rate or v.guessed_rate, 0, v.codec_context.pix_fmt or "?",
+                         v.codec_context.name, None)
+
+    def _close(self) -> None:
+        if self.container is not None:
+            try:
+                self.container.close()
+            except Exception:  # noqa: BLE001 - a broken connection may fail to close; it is gone either way
+                pass
+            self.container = None
+        self.stats.connected = False
+
+    def _reconnect(self, why: str) -> bool:
+        """Reopen with backoff; False when stop was asked or retries ran out."""
+        self._close()
+        log.warning("live source %s: %s; reconnecting", self.name, redact(why))
+        delay = self.backoff_initial
+        attempt = 0
+        while not self.stop.is_set():
+            attempt += 1
+            if self.max_retries is not None and attempt > self.max_retries:
+                log.error("live source %s: giving up after %d attempts", self.name, self.max_retries)
+                return False
+            started = time.monotonic()
+            try:
+                self._open()
+            except InputError as e:
+                wait = min(self.backoff_max, delay) * random.uniform(0.8, 1.2)
+                log.info("live source %s: attempt %d failed (%s); next in %.1f s", self.name, attempt, e, wait)
+                self.stop.wait(wait)
+                delay = min(self.backoff_max, delay * 2)
+                continue
+            self.stats.reconnects += 1
+            self._reopened_at = started
+            log.info("live source %s: reconnected (reconnect %d)", self.name, self.stats.reconnects)
+            return True
+        return False
+
+    def _fit(self, frame: av.VideoFrame) -> av.VideoFrame:
+        if frame.format.name != NATIVE_FORMAT:
+            frame = frame.reformat(format=NATIVE_FORMAT)
+        if self._size and (frame.width, frame.height) != self._size:
+            log.warning("live source %s changed size to %dx%d: scaling to %dx%d", self.name, frame.width,
+                        frame.height, *self._size)
+            frame = frame.reformat(width=self._size[0], height=self._size[1])
+        return frame
+
+    def frames(self) -> Iterator[tuple[av.VideoFrame, float]]:
+        self._reopened_at: Optional[float] = None
+        if self.container is None and not self._reconnect("not connected yet"):
+            return
+        if self.info is None:
+            self.info = self._info()
+        while not self.stop.is_set():
+            why = "the stream ended (server gone?)"
+            try:
+                for packet in self.container.demux(self.container.streams.video[0]):
+                    for frame in packet.decode():
+                        now = time.monotonic()
+                        if self._reopened_at is not None:
+                            self.stats.first_frame_after_reconnect.append(now - self._reopened_at)
+                            self._reopened_at = None
+                        self.stats.frames += 1
+                        self.stats.last_frame = now
+                        yield self._fit(frame), now
+                        if self.stop.is_set():
+                            return
+            except TimeoutError:
+                why = f"no frame for {self.stall_timeout:g} s (stalled)"
+            except (av.error.FFmpegError, OSError, EOFError) as e:
+                why = f"read failed: {getattr(e, 'strerror', None) or e}"
+            if self.stop.is_set() or not self._reconnect(why):
+                return
+
+    def pts(self, captured: float) -> int:
+        return int(round((captured - self._t0) / LIVE_TIME_BASE))
+
+    def close(self) -> None:
+        self.stop.set()
+        self._close()

@@ -1,0 +1,180 @@
+"""Outputs for live cameras: segmented recording and RTSP publishing.
+
+Segments: a new file every ``segment_seconds`` named by ``strftime`` on a
+pattern such as ``rec/cam1_%Y%m%d_%H%M%S.ts``. MPEG-TS, or fragmented MP4,
+so every closed segment plays and an abrupt kill loses at most the open one.
+Each segment starts with a keyframe and its own timestamps from zero.
+
+RTSP: publishes to a server (ANNOUNCE/RECORD); when the server goes away it is
+reconnected with backoff while frames are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from fractions import Fraction
+from pathlib import Path
+from typing import Optional
+
+import av
+
+from ..config import EncoderConfig
+from ..errors import OutputError
+from ..secrets import redact
+from .sink import add_video_stream, container_format
+
+log = logging.getLogger(__name__)
+
+FRAGMENTED_MP4 = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+
+
+class SegmentSink:
+    def __init__(self, pattern: str, segment_seconds: float, encoder: EncoderConfig) -> None:
+        self.pattern = pattern
+        self.segment_seconds = segment_seconds
+        self.encoder = encoder
+        self.format = container_format(Path(pattern))
+        parent = Path(pattern).parent
+        if not parent.exists():
+            raise OutputError(f"segment directory does not exist: {parent}")
+        self.container: Optional[av.container.OutputContainer] = None
+        self.video = None
+        self.size: Optional[tuple[int, int]] = None
+        self.time_base = Fraction(1, 90000)
+        self.rate: Optional[Fraction] = None
+        self.rotation = 0
+        self.frames_written = 0
+        self.segments: list[Path] = []
+        self._started = 0.0
+        self._first_pts = 0
+        self._last_pts: Optional[int] = None
+
+    def open(self, width: int, height: int, time_base: Fraction, rate: Optional[Fraction]) -> None:
+        self.size, self.time_base, self.rate = (width, height), time_base, rate
+
+    def set_rotation(self, degrees: int) -> None:
+        self.rotation = degrees
+
+    def _new_segment(self, pts: int) -> None:
+        self._close_segment()
+        path = Path(time.strftime(self.pattern))
+        if path in self.segments:  # two segments in one second: keep both
+            path = path.with_name(f"{path.stem}_{len(self.segments)}{path.suffix}")
+        options = FRAGMENTED_MP4 if self.format in ("mp4", "mov") else {}
+        try:
+            self.container = av.open(str(path), "w", format=self.format, options=options)
+        except (av.error.FFmpegError, OSError) as e:
+            raise OutputError(f"cannot write segment {path}: {getattr(e, 'strerror', None) or e}") from None
+        assert self.size is not None
+        self.video = add_video_stream(self.container, self.encoder, *self.size, self.time_base, self.rate, live=True)
+        if self.rotation:
+            self.video.set_display_rotation(self.rotation)
+        self.segments.append(path)
+        self._started = time.monotonic()
+        self._first_pts = pts
+        log.info("segment %s started", path)
+
+    def _close_segment(self) -> None:
+        if self.container is not None:
+            try:
+                self.container.mux(self.video.encode(None))
+            finally:
+                self.container.close()
+                self.container = None
+
+    def write(self, frame: av.VideoFrame, pts: int) -> None:
+        if self._last_pts is not None and pts <= self._last_pts:
+            return  # never write a timestamp twice
+        if self.container is None or time.monotonic() - self._started >= self.segment_seconds:
+            self._new_segment(pts)
+        self._last_pts = pts
+        frame.pts = pts - self._first_pts
+        self.container.mux(self.video.encode(frame))
+        self.frames_written += 1
+
+    def close(self, completed: bool) -> None:
+        self._close_segment()
+
+
+class RtspSink:
+    def __init__(self, url: str, encoder: EncoderConfig, transport: str = "tcp", retry_seconds: float = 2.0) -> None:
+        self.url = url
+        self.name = redact(url)
+        self.encoder = encoder
+        self.transport = transport
+        self.retry_seconds = retry_seconds
+        self.container: Optional[av.container.OutputContainer] = None
+        self.video = None
+        self.size: Optional[tuple[int, int]] = None
+        self.time_base = Fraction(1, 90000)
+        self.rate: Optional[Fraction] = None
+        self.frames_written = 0
+        self.dropped = 0
+        self.reconnects = 0
+        self._down_since: Optional[float] = None
+        self._first_pts: Optional[int] = None
+
+    def open(self, width: int, height: int, time_base: Fraction, rate: Optional[Fraction]) -> None:
+        self.size, self.time_base, self.rate = (width, height), time_base, rate
+
+    def set_rotation(self, degrees: int) -> None:
+        pass  # RTSP carries no display matrix
+
+    def _connect(self) -> None:
+        self.container = av.open(self.url, "w", format="rtsp", options={"rtsp_transport": self.transport})
+        assert self.size is not None
+        self.video = add_video_stream(self.container, self.encoder, *self.size, self.time_base, self.rate, live=True)
+        self._first_pts = None
+
+    def _drop(self, why: str) -> None:
+        if self._down_since is None:
+            log.warning("RTSP output %s: %s; retrying every %.0f s", self.name, redact(why), self.retry_seconds)
+            self._down_since = time.monotonic()
+        self.dropped += 1
+        if self.container is not None:
+            try:
+                self.container.close()
+            except Exception:  # noqa: BLE001 - the connection is already broken
+                pass
+            self.container = None
+
+    def write(self, frame: av.VideoFrame, pts: int) -> None:
+        if self.container is None:
+            if self._down_since is not None and time.monotonic() - self._down_since < self.retry_seconds:
+                self.dropped += 1
+                return
+            try:
+                self._connect()
+            except (av.error.FFmpegError, OSError) as e:
+                self._drop(f"cannot connect ({getattr(e, 'strerror', None) or e})")
+                self._down_since = time.monotonic()
+                return
+        if self._first_pts is None:
+            self._first_pts = pts
+        frame.pts = pts - self._first_pts
+        try:
+            # RTSP connects at the first mux: connection errors surface here (FIELD_NOTES 3)
+            self.container.mux(self.video.encode(frame))
+        except (av.error.FFmpegError, OSError) as e:
+            self._drop(f"send failed ({getattr(e, 'strerror', None) or e})")
+            self._down_since = time.monotonic()
+            return
+        if self._down_since is not None:
+            self.reconnects += 1
+            log.info("RTSP output %s: connected again", self.name)
+            self._down_since = None
+        self.frames_written += 1
+
+    def close(self, completed: bool) -> None:
+        if self.container is not None:
+            try:
+                self.container.mux(self.video.encode(None))
+            except (av.error.FFmpegError, OSError):
+                pass
+            finally:
+                try:
+                    self.container.close()
+                except Exception:  # noqa: BLE001
+                    pass
+                self.container = None
