@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     bd.add_argument("--batch", type=int, default=1)
     bd.add_argument("--precision", choices=("fp16", "fp32"), default="fp16")
 
+    sv = sub.add_parser("serve", parents=[common], help="run many live cameras from one config")
+    sv.add_argument("config", type=Path, help="YAML with cameras: (see configs/cameras.example.yaml)")
+    sv.add_argument("--duration", type=float, help="stop after this many seconds (default: until SIGTERM)")
+
     bn = sub.add_parser("bench", parents=[common], help="measure speed and quality side by side")
     bn.add_argument("--clip", type=Path, help="input clip (default: the 640x360 traffic clip in ../shared/data)")
     bn.add_argument("--frames", type=int, default=120)
@@ -145,6 +149,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return cmd_export(args)
         if args.command == "bench":
             return cmd_bench(args)
+        if args.command == "serve":
+            from .serve import run_serve
+
+            return run_serve(args.config, args.duration)
         if args.command == "build-engine":
             return cmd_build_engine(args)
         parser.error(f"unknown command {args.command}")

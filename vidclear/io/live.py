@@ -119,10 +119,18 @@ class LiveSource:
             self.container = None
         self.stats.connected = False
 
-    def _reconnect(self, why: str) -> bool:
+    def connect(self) -> bool:
+        """Connect (retrying with backoff) if not connected yet; False when stopped first."""
+        if self.container is None and not self._reconnect("not connected yet", initial=True):
+            return False
+        if self.info is None:
+            self.info = self._info()
+        return True
+
+    def _reconnect(self, why: str, initial: bool = False) -> bool:
         """Reopen with backoff; False when stop was asked or retries ran out."""
         self._close()
-        log.warning("live source %s: %s; reconnecting", self.name, redact(why))
+        log.warning("live source %s: %s; %s", self.name, redact(why), "connecting" if initial else "reconnecting")
         delay = self.backoff_initial
         attempt = 0
         while not self.stop.is_set():
@@ -139,6 +147,9 @@ class LiveSource:
                 self.stop.wait(wait)
                 delay = min(self.backoff_max, delay * 2)
                 continue
+            if initial:
+                log.info("live source %s: connected", self.name)
+                return True
             self.stats.reconnects += 1
             self._reopened_at = started
             log.info("live source %s: reconnected (reconnect %d)", self.name, self.stats.reconnects)
@@ -156,10 +167,8 @@ class LiveSource:
 
     def frames(self) -> Iterator[tuple[av.VideoFrame, float]]:
         self._reopened_at: Optional[float] = None
-        if self.container is None and not self._reconnect("not connected yet"):
+        if not self.connect():
             return
-        if self.info is None:
-            self.info = self._info()
         while not self.stop.is_set():
             why = "the stream ended (server gone?)"
             try:
