@@ -49,13 +49,21 @@ class _Formatter(logging.Formatter):
         return text
 
 
-def setup_logging(quiet: bool, debug: bool) -> None:
+def setup_logging(quiet: bool, debug: bool, log_file: Optional[Path] = None) -> None:
     level = logging.DEBUG if debug else logging.ERROR if quiet else logging.INFO
     handler = logging.StreamHandler(_CurrentStderr())  # type: ignore[arg-type]
     handler.setFormatter(_Formatter())
     handler.addFilter(RedactingFilter())
     root = logging.getLogger("vidclear")
     root.handlers[:] = [handler]
+    if log_file is not None:
+        file_handler = logging.FileHandler(log_file)
+        file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        file_handler.addFilter(RedactingFilter())
+        file_handler.setLevel(logging.DEBUG)
+        root.addHandler(file_handler)
+        level = min(level, logging.INFO)
+        handler.setLevel(logging.DEBUG if debug else logging.ERROR if quiet else logging.INFO)
     root.setLevel(level)
     root.propagate = False
 
@@ -64,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", action="store_true", help="print only errors")
     common.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
+    common.add_argument("--log-file", type=Path, help="also write the log here (credentials redacted)")
 
     ap = argparse.ArgumentParser(
         prog="vidclear",
@@ -135,7 +144,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    setup_logging(args.quiet, args.debug)
+    setup_logging(args.quiet, args.debug, getattr(args, "log_file", None))
     try:
         if args.command == "enhance":
             return cmd_enhance(args)

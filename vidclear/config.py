@@ -49,6 +49,9 @@ class LiveConfig(Section):
     backoff_max: float = Field(10.0, gt=0, description="cap of the reconnect wait")
     max_retries: Optional[int] = Field(None, ge=1, description="null: retry forever")
     queue_size: int = Field(2, ge=1, le=64, description="live queues drop the oldest frame beyond this")
+    max_latency_ms: float = Field(
+        2000.0, gt=0, description="a frame older than this when inference would start is dropped (stale)"
+    )
     segment_seconds: float = Field(60.0, gt=0, description="length of recorded segments")
     password_env: Optional[str] = Field(None, description="environment variable holding the camera password")
 

@@ -46,6 +46,7 @@ class EnhanceOutcome:
     damage: Optional[str] = None
     live: Optional[LiveStats] = None
     latencies: list[float] = field(default_factory=list)
+    stale: int = 0  # live frames dropped before inference for being older than live.max_latency_ms
 
     @property
     def frames(self) -> int:
@@ -63,11 +64,12 @@ class EnhanceOutcome:
         )
         text = head + "\n" + format_summary(self.result)
         if self.live is not None:
-            text += "\n" + format_live(self.result, self.live, self.latencies)
+            text += "\n" + format_live(self.result, self.live, self.latencies, self.stale)
         return text
 
     def as_json(self) -> dict:
-        return summary_json(self.result, self.live, self.latencies, output=self.output, backend=self.backend)
+        return summary_json(self.result, self.live, self.latencies, output=self.output, backend=self.backend,
+                            stale=self.stale)
 
 
 def make_sink(target: str, cfg: Config, input_path: Optional[Path] = None, audio_template=None) -> Sink:  # noqa: ANN001
@@ -145,7 +147,9 @@ def run_enhance(
         source.on_audio_packet = sink.add_audio_packet
     log.info("%s: %dx%d %s, %s frames -> %s x%d -> %dx%d", getattr(source, "name", input_path), info.width,
              info.height, info.codec, info.frames or ("live" if live else "?"), spec.name, spec.scale, *size)
-    stages = build_stages(source, spec, InferStage(backend, cfg.pipeline.batch_size), night_backend, [sink], size, cfg)
+    max_age = cfg.live.max_latency_ms / 1000 if live else None
+    stages = build_stages(source, spec, InferStage(backend, cfg.pipeline.batch_size, max_age), night_backend, [sink],
+                          size, cfg)
     queue_size = cfg.live.queue_size if live else cfg.pipeline.queue_size
     pipeline = Pipeline(stages, queue_size, policy="drop_oldest" if live else "block")
     timer = threading.Timer(duration, pipeline.request_stop, args=("duration",)) if duration else None
@@ -163,5 +167,6 @@ def run_enhance(
     live_stats = source.stats if live else None
     encode = stages[-1]
     assert isinstance(encode, EncodeStage)
+    infer = next(s for s in stages if isinstance(s, InferStage))
     return EnhanceOutcome(str(output_path), result, size, backend.describe(), source.damage, live_stats,
-                          list(encode.latencies))
+                          list(encode.latencies), infer.stale)

@@ -146,11 +146,16 @@ class SharedInferStage(Stage):
 
     name = "infer"
 
-    def __init__(self, batcher: Batcher) -> None:
+    def __init__(self, batcher: Batcher, max_age: float) -> None:
         super().__init__()
         self.batcher = batcher
+        self.max_age = max_age
+        self.stale = 0
 
-    def process(self, frame: Frame) -> Frame:
+    def process(self, frame: Frame) -> Optional[Frame]:
+        if time.monotonic() - frame.captured > self.max_age:
+            self.stale += 1  # too old to be worth enhancing: latency stays bounded
+            return None
         frame.y = float_to_luma(self.batcher.submit(frame.luma_in).result())
         frame.luma_in = None
         return frame
@@ -213,7 +218,7 @@ class Server:
                 if self.night_spec is not None:
                     night = create_backend(self.cfg.backend, self.night_spec, self.cfg.device,
                                            BackendOptions.from_config(self.cfg, (info.height, info.width)))
-                stages = build_stages(cam.source, self.spec, SharedInferStage(self.batcher), night, sinks, size,
+                stages = build_stages(cam.source, self.spec, SharedInferStage(self.batcher, self.cfg.live.max_latency_ms / 1000), night, sinks, size,
                                       self.cfg)
                 for st in stages:
                     st.stats.name = st.name

@@ -90,11 +90,11 @@ def summary_json(result: RunResult, live: Any = None, latencies: Optional[list[f
     return out
 
 
-def format_live(result: RunResult, live: Any, latencies: list[float]) -> str:
+def format_live(result: RunResult, live: Any, latencies: list[float], stale: int = 0) -> str:
     lat = latency_ms(latencies)
     fps_in = live.frames / result.wall if result.wall else 0.0
     dropped = sum(q.dropped for q in result.queues)
     lat_text = (f"latency p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms, max {lat['max']:.0f} ms"
                 if lat["p50"] is not None else "latency n/a")
     return (f"live: frames in {live.frames} ({fps_in:.1f} fps), out {result.frames} ({result.fps:.1f} fps), "
-            f"dropped {dropped}, reconnects {live.reconnects}, {lat_text}")
+            f"dropped {dropped} (+{stale} stale), reconnects {live.reconnects}, {lat_text}")

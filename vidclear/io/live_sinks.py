@@ -3,7 +3,8 @@
 Segments: a new file every ``segment_seconds`` named by ``strftime`` on a
 pattern such as ``rec/cam1_%Y%m%d_%H%M%S.ts``. MPEG-TS, or fragmented MP4,
 so every closed segment plays and an abrupt kill loses at most the open one.
-Each segment starts with a keyframe and its own timestamps from zero.
+Each segment starts with a keyframe; timestamps stay on the source's one
+monotonic clock, so consecutive segments line up.
 
 RTSP: publishes to a server (ANNOUNCE/RECORD); when the server goes away it is
 reconnected with backoff while frames are dropped and counted.
@@ -89,7 +90,7 @@ class SegmentSink:
         if self.container is None or time.monotonic() - self._started >= self.segment_seconds:
             self._new_segment(pts)
         self._last_pts = pts
-        frame.pts = pts - self._first_pts
+        frame.pts = pts
         self.container.mux(self.video.encode(frame))
         self.frames_written += 1
 

@@ -141,17 +141,34 @@ class LowLightStage(Stage):
 
 
 class InferStage(Stage):
-    """Runs the model on the luma of one frame, or of several when they are queued."""
+    """Runs the model on the luma of one frame, or of several when they are queued.
+
+    With ``max_age`` (live sources), a frame older than that is dropped before
+    inference: it could only arrive late, and latency must stay bounded.
+    """
 
     name = "infer"
 
-    def __init__(self, backend: Backend, batch_size: int = 1) -> None:
+    def __init__(self, backend: Backend, batch_size: int = 1, max_age: Optional[float] = None) -> None:
         super().__init__()
         self.backend = backend
         self.batch_size = batch_size
+        self.max_age = max_age
+        self.stale = 0
         self.colour = backend.spec.channels == 3
 
+    def fresh(self, frames: list[Frame]) -> list[Frame]:
+        if self.max_age is None:
+            return frames
+        now = time.monotonic()
+        kept = [f for f in frames if now - f.captured <= self.max_age]
+        self.stale += len(frames) - len(kept)
+        return kept
+
     def process_batch(self, frames: list[Frame]) -> list[Frame]:
+        frames = self.fresh(frames)
+        if not frames:
+            return frames
         if self.colour:
             run_rgb_model(self.backend, frames)
             return frames
