@@ -7,7 +7,11 @@ TORCH  ?= torch==2.13.0
 CLIP   ?= ../shared/data/clips/pets2009_s2l1_480x360_h264.avi
 DEMO_OUT ?= demo/pets2009_x2.mp4
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench live-deps clean
+
+# Debian packages for the live tests' RTSP servers (GStreamer gst-rtsp-server under /usr/bin/python3).
+LIVE_DEBS := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-plugins-base \
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +34,10 @@ test: install
 bench: install
 	$(VENV)/bin/vidclear bench --clip ../shared/data/clips/car_traffic_small_640x360.mp4 --frames 120 \
 		--model espcn-x3 --json bench.json --markdown bench.md
+
+live-deps:
+	@/usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')" 2>/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(LIVE_DEBS); }
 
 clean:
 	rm -rf $(VENV) .venv-opencv demo .pytest_cache bench.json bench.md
