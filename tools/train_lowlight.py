@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
-import random
 import sys
 import time
 from pathlib import Path
@@ -33,6 +31,7 @@ from vidclear.evaluation.lowlight import load_lowlight_pairs, score_lowlight  # 
 from vidclear.models.lowlight import LowLightNet  # noqa: E402
 from vidclear.training.degrade import DegradeRanges, degrade  # noqa: E402
 from vidclear.training.losses import L1SSIMLoss  # noqa: E402
+from vidclear.training.loop import Optimisation, load_checkpoint, save_checkpoint, seed_everything  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 
@@ -88,11 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
+    seed_everything(args.seed, args.threads)
     gen = torch.Generator().manual_seed(args.seed)
     device = torch.device(args.device)
     work = args.work_dir or args.out.with_suffix(".work")
@@ -105,28 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"train_lowlight: {len(patches.images)} training images, ranges {ranges}, device {device}", flush=True)
 
     model = LowLightNet().to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps))
-    )
-    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
+    optim = Optimisation(torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4), args.steps, device)
     criterion = L1SSIMLoss(3, args.ssim_weight).to(device)
     step = 0
     if args.resume and ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location=device, weights_only=False)  # our own file: holds RNG states
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        step = state["step"]
-        patches.rng.bit_generator.state = state["patch_rng"]
-        gen.set_state(state["gen"])
+        step, rng = load_checkpoint(ckpt_path, model, optim, device)
+        patches.rng.bit_generator.state = rng["patches"]
+        gen.set_state(rng["degrade"])
         print(f"train_lowlight: resumed at step {step}", flush=True)
-
-    def save_checkpoint() -> None:
-        tmp = ckpt_path.with_suffix(".tmp")
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                    "step": step, "patch_rng": patches.rng.bit_generator.state, "gen": gen.get_state()}, tmp)
-        tmp.replace(ckpt_path)
 
     def enhance(low: np.ndarray) -> np.ndarray:
         with torch.no_grad():
@@ -142,20 +123,17 @@ def main(argv: list[str] | None = None) -> int:
         with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
             out = model(low)
         loss = criterion(out.float(), clean)
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
-        sched.step()
+        optim.step(loss)
         step += 1
         running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
         if step % args.ckpt_every == 0 or step == args.steps:
-            save_checkpoint()
+            save_checkpoint(ckpt_path, model, optim, step,
+                            {"patches": patches.rng.bit_generator.state, "degrade": gen.get_state()})
         if step % args.val_every == 0 or step == args.steps:
             model.eval()
             score = score_lowlight(val, enhance, with_ssim=False)
             model.train()
-            print(f"step {step}/{args.steps}  loss {running:.4f}  lr {sched.get_last_lr()[0]:.2e}  "
+            print(f"step {step}/{args.steps}  loss {running:.4f}  lr {optim.lr:.2e}  "
                   f"synthetic_set14 PSNR {score.psnr:.2f} dB (GT-mean {score.psnr_gtmean:.2f})  "
                   f"{step / (time.time() - t0):.2f} steps/s", flush=True)
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
-import random
 import sys
 import time
 from pathlib import Path
@@ -31,6 +29,7 @@ from vidclear.evaluation.sr import list_images, load_pairs, make_pair, read_rgb,
 from vidclear.models.espcn import ESPCN  # noqa: E402
 from vidclear.models.srcnn import SRCNN  # noqa: E402
 from vidclear.training.losses import L1SSIMLoss  # noqa: E402
+from vidclear.training.loop import Optimisation, load_checkpoint, save_checkpoint, seed_everything  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "sr"
 
@@ -113,11 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
+    seed_everything(args.seed, args.threads)
     device = torch.device(args.device)
     work = args.work_dir or args.out.with_suffix(".work")
     work.mkdir(parents=True, exist_ok=True)
@@ -139,38 +134,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.init:
         model.load_state_dict(torch.load(args.init, map_location=device, weights_only=True))
         print(f"train_sr: starting from {args.init}", flush=True)
-    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=args.lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda step: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(step, args.steps) / args.steps))
-    )
-    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
+    optim = Optimisation(torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=args.lr),
+                         args.steps, device)
     criterion = L1SSIMLoss(1, args.ssim_weight).to(device)
     step = 0
     if args.resume and ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location=device, weights_only=False)  # our own file: holds RNG states
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        step = state["step"]
-        sampler.rng.bit_generator.state = state["sampler_rng"]
-        torch.set_rng_state(state["torch_rng"])
+        step, rng = load_checkpoint(ckpt_path, model, optim, device)
+        sampler.rng.bit_generator.state = rng["sampler"]
         print(f"train_sr: resumed at step {step}", flush=True)
-
-    def save_checkpoint() -> None:
-        tmp = ckpt_path.with_suffix(".tmp")
-        torch.save(
-            {
-                "model": model.state_dict(),
-                "opt": opt.state_dict(),
-                "sched": sched.state_dict(),
-                "step": step,
-                "sampler_rng": sampler.rng.bit_generator.state,
-                "torch_rng": torch.get_rng_state(),
-                "args": {k: str(v) for k, v in vars(args).items()},
-            },
-            tmp,
-        )
-        tmp.replace(ckpt_path)
 
     t0 = time.time()
     running = 0.0
@@ -180,22 +151,18 @@ def main(argv: list[str] | None = None) -> int:
         with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
             out = model(lr_b)
         loss = criterion(out.float(), hr_b)
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
-        sched.step()
+        optim.step(loss)
         step += 1
         running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
         if step % args.ckpt_every == 0 or step == args.steps:
-            save_checkpoint()
+            save_checkpoint(ckpt_path, model, optim, step, {"sampler": sampler.rng.bit_generator.state})
         if step % args.val_every == 0 or step == args.steps:
             model.eval()
             val = score_sr(val_pairs, args.scale, luma_upscaler(model, device), with_ssim=False)
             model.train()
             rate = step / (time.time() - t0)
             print(
-                f"step {step}/{args.steps}  loss {running:.5f}  lr {sched.get_last_lr()[0]:.2e}  "
+                f"step {step}/{args.steps}  loss {running:.5f}  lr {optim.lr:.2e}  "
                 f"Set5 PSNR {val.psnr:.3f} dB  {rate:.1f} steps/s",
                 flush=True,
             )

@@ -1,0 +1,67 @@
+"""What every training tool shares: seeding, the cosine schedule, the AMP step, checkpoints."""
+
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def seed_everything(seed: int, threads: int = 0) -> None:
+    if threads:
+        torch.set_num_threads(threads)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def cosine_schedule(opt: torch.optim.Optimizer, steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Cosine decay from the optimiser's learning rate to 1% of it over ``steps``."""
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps))
+    )
+
+
+class Optimisation:
+    """Optimiser, schedule and (on CUDA) AMP gradient scaling for one model."""
+
+    def __init__(self, opt: torch.optim.Optimizer, steps: int, device: torch.device) -> None:
+        self.opt = opt
+        self.sched = cosine_schedule(opt, steps)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
+
+    def step(self, loss: torch.Tensor) -> None:
+        self.opt.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.opt)
+        self.scaler.update()
+        self.sched.step()
+
+    @property
+    def lr(self) -> float:
+        return self.sched.get_last_lr()[0]
+
+
+def save_checkpoint(path: Path, model: torch.nn.Module, optim: Optimisation, step: int, rng: dict[str, Any]) -> None:
+    """Everything --resume needs, written atomically."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(
+        {"model": model.state_dict(), "opt": optim.opt.state_dict(), "sched": optim.sched.state_dict(),
+         "step": step, "rng": rng, "torch_rng": torch.get_rng_state()},
+        tmp,
+    )
+    tmp.replace(path)
+
+
+def load_checkpoint(path: Path, model: torch.nn.Module, optim: Optimisation, device: torch.device) -> tuple[int, dict]:
+    """Restore a checkpoint written by save_checkpoint; returns (step, the tool's RNG states)."""
+    state = torch.load(path, map_location=device, weights_only=False)  # our own file: it holds RNG states
+    model.load_state_dict(state["model"])
+    optim.opt.load_state_dict(state["opt"])
+    optim.sched.load_state_dict(state["sched"])
+    torch.set_rng_state(state["torch_rng"])
+    return state["step"], state["rng"]
