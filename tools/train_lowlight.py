@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ckpt-every", type=int, default=500)
     ap.add_argument("--val-every", type=int, default=1000)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", type=Path, help="start from these weights (a second, fine-tuning stage)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
 
@@ -100,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"train_lowlight: {len(patches.images)} training images, ranges {ranges}, device {device}", flush=True)
 
     model = LowLightNet().to(device)
+    if args.init:
+        model.load_state_dict(torch.load(args.init, map_location=device, weights_only=True))
+        print(f"train_lowlight: starting from {args.init}", flush=True)
     optim = Optimisation(torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4), args.steps, device)
     criterion = L1SSIMLoss(3, args.ssim_weight).to(device)
     step = 0

@@ -130,7 +130,7 @@ def run_bench(
     frames: int = 120,
     model: str = "espcn-x3",
     device: str = "cpu",
-    preset: str = "veryfast",
+    preset: str = "ultrafast",
     peers: bool = True,
     quality: bool = True,
 ) -> dict:

@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--frames", type=int, default=120)
     bn.add_argument("--model", default="espcn-x3")
     bn.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    bn.add_argument("--preset", default="veryfast", help="encoder preset for the end-to-end rows")
+    bn.add_argument("--preset", default="ultrafast", help="encoder preset for the end-to-end rows (live use wants the fastest)")
     bn.add_argument("--json", type=Path, help="write the JSON report here")
     bn.add_argument("--markdown", type=Path, help="write the markdown table here")
     bn.add_argument("--no-peers", action="store_true", help="skip OpenCV dnn_superres and bicubic")

@@ -146,7 +146,7 @@ def all_models() -> list[ModelSpec]:
 # --- the models we ship ---------------------------------------------------------
 _ESPCN_SHA = {
     2: "63edeca884dfcc8ab4c997f28af34c042d787729a919fedda22cf804ae34d60e",
-    3: None,
+    3: "5f10930ea99876766aeb9ae1d7e12a94860ed2f6523cba331d43eabc60623cc0",
     4: None,
 }
 
