@@ -42,8 +42,9 @@ def load_rgb_float(path: Path) -> np.ndarray:
 
 
 class CleanPatches:
-    def __init__(self, folders: list[Path], patch: int, seed: int) -> None:
+    def __init__(self, folders: list[Path], patch: int, seed: int, brightness: float = 0.2) -> None:
         self.patch = patch
+        self.brightness = brightness
         self.rng = np.random.default_rng(seed)
         self.images = [load_rgb_float(p) for f in folders for p in list_images(f)]
         self.images = [im for im in self.images if min(im.shape[:2]) >= patch]
@@ -65,7 +66,7 @@ class CleanPatches:
                 a = a[::-1]
             if k & 1:
                 a = a[:, ::-1]
-            out[j] = np.clip(a * self.rng.uniform(0.8, 1.2), 0, 1)
+            out[j] = np.clip(a * self.rng.uniform(1 - self.brightness, 1 + self.brightness), 0, 1)
         return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
 
 
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--patch", type=int, default=96)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--ssim-weight", type=float, default=0.2)
+    ap.add_argument("--brightness", type=float, default=0.2, help="random brightness of the clean patches, +-")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -95,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     ckpt_path = work / "checkpoint.pt"
 
-    patches = CleanPatches([args.data / "sr" / "train_t91", args.data / "sr" / "train_bsd200"], args.patch, args.seed)
+    patches = CleanPatches([args.data / "sr" / "train_t91", args.data / "sr" / "train_bsd200"], args.patch, args.seed, args.brightness)
     val = load_lowlight_pairs(args.data / "lowlight" / "synthetic_set14")
     ranges = DegradeRanges()
     print(f"train_lowlight: {len(patches.images)} training images, ranges {ranges}, device {device}", flush=True)

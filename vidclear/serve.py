@@ -35,6 +35,7 @@ from .frame import Frame, float_to_luma
 from .models.registry import get_model
 from .pipeline.runner import Pipeline
 from .pipeline.stage import Stage
+from .pipeline.stages import drop_stale
 from .secrets import redact
 from .summary import latency_ms
 
@@ -153,8 +154,9 @@ class SharedInferStage(Stage):
         self.stale = 0
 
     def process(self, frame: Frame) -> Optional[Frame]:
-        if time.monotonic() - frame.captured > self.max_age:
-            self.stale += 1  # too old to be worth enhancing: latency stays bounded
+        fresh, stale = drop_stale([frame], self.max_age)
+        self.stale += stale  # too old to be worth enhancing: latency stays bounded
+        if not fresh:
             return None
         frame.y = float_to_luma(self.batcher.submit(frame.luma_in).result())
         frame.luma_in = None

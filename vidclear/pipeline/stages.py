@@ -1,4 +1,7 @@
-"""The four stages of the enhance pipeline: decode -> preprocess -> infer -> encode."""
+"""The stages of the enhance pipeline: decode -> [lowlight] -> preprocess -> infer -> encode.
+
+Decode comes in two kinds (files, live sources); lowlight exists only in night mode.
+"""
 
 from __future__ import annotations
 
@@ -113,6 +116,15 @@ class PreprocessStage(Stage):
         return frame
 
 
+def drop_stale(frames: list[Frame], max_age: Optional[float]) -> tuple[list[Frame], int]:
+    """Frames young enough to be worth enhancing (live sources), and how many were not."""
+    if max_age is None:
+        return frames, 0
+    now = time.monotonic()
+    kept = [f for f in frames if now - f.captured <= max_age]
+    return kept, len(frames) - len(kept)
+
+
 def run_rgb_model(backend: Backend, frames: list[Frame]) -> None:
     """Run a colour model on frames: YUV -> RGB -> model -> YUV, planes replaced in place."""
     matrix = matrix_for(frames[0].y.shape[0])
@@ -157,16 +169,9 @@ class InferStage(Stage):
         self.stale = 0
         self.colour = backend.spec.channels == 3
 
-    def fresh(self, frames: list[Frame]) -> list[Frame]:
-        if self.max_age is None:
-            return frames
-        now = time.monotonic()
-        kept = [f for f in frames if now - f.captured <= self.max_age]
-        self.stale += len(frames) - len(kept)
-        return kept
-
     def process_batch(self, frames: list[Frame]) -> list[Frame]:
-        frames = self.fresh(frames)
+        frames, stale = drop_stale(frames, self.max_age)
+        self.stale += stale
         if not frames:
             return frames
         if self.colour:
