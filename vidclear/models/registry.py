@@ -147,7 +147,7 @@ def all_models() -> list[ModelSpec]:
 _ESPCN_SHA = {
     2: "63edeca884dfcc8ab4c997f28af34c042d787729a919fedda22cf804ae34d60e",
     3: "5f10930ea99876766aeb9ae1d7e12a94860ed2f6523cba331d43eabc60623cc0",
-    4: None,
+    4: "c41c8241cb773e10ffa90e69f57b0673d96a7041c29b56e6277c16fb1a1af0dc",
 }
 
 for _s in (2, 3, 4):
