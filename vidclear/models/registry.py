@@ -200,7 +200,7 @@ register(
         build=LowLightNet,
         description="night enhancement: brightens, denoises and corrects colour casts (RGB)",
         weights="lowlight.pt",
-        sha256=None,
+        sha256="167e9a17dcef63bec7baebc28470281925f6ea09522b4a13d45efa7ebfaafdf4",
         card="lowlight.md",
         channels=3,
         size_multiple=4,
