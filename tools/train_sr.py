@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--arch", choices=("espcn", "srcnn"), default="espcn")
     ap.add_argument("--channels", type=int, nargs=2, default=(64, 32))
     ap.add_argument("--no-residual", action="store_true", help="paper ESPCN without the bicubic residual")
+    ap.add_argument("--activation", choices=("relu", "prelu"), default="relu")
     ap.add_argument("--steps", type=int, default=20000)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--patch", type=int, default=24, help="low-resolution patch size")
@@ -128,12 +129,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"train_sr: {len(sampler.pairs)} training images, scale x{args.scale}, device {device}", flush=True)
 
     if args.arch == "espcn":
-        model = ESPCN(args.scale, tuple(args.channels), residual=not args.no_residual).to(device)
+        model = ESPCN(args.scale, tuple(args.channels), residual=not args.no_residual,
+                      activation=args.activation).to(device)
     else:
         model = SRCNN(args.scale, tuple(args.channels)).to(device)
     if args.init:
-        model.load_state_dict(torch.load(args.init, map_location=device, weights_only=True))
-        print(f"train_sr: starting from {args.init}", flush=True)
+        # strict=False: a stage may change the activations (PReLU slopes are then dropped)
+        missing, unexpected = model.load_state_dict(torch.load(args.init, map_location=device, weights_only=True),
+                                                    strict=False)
+        print(f"train_sr: starting from {args.init} (ignored: {unexpected or 'nothing'}; new: {missing or 'nothing'})",
+              flush=True)
     optim = Optimisation(torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=args.lr),
                          args.steps, device)
     criterion = L1SSIMLoss(1, args.ssim_weight).to(device)

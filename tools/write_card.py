@@ -53,7 +53,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model")
     ap.add_argument("--command", required=True, help="the exact training command")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", default="0", help="the seed(s) of the training command(s)")
     ap.add_argument("--train-seconds", type=float, help="wall time the training took")
     ap.add_argument("--train-machine", default="the 2-core development CPU (no GPU)")
     ap.add_argument("--notes", default="")

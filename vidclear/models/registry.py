@@ -145,9 +145,9 @@ def all_models() -> list[ModelSpec]:
 
 # --- the models we ship ---------------------------------------------------------
 _ESPCN_SHA = {
-    2: "63edeca884dfcc8ab4c997f28af34c042d787729a919fedda22cf804ae34d60e",
-    3: "5f10930ea99876766aeb9ae1d7e12a94860ed2f6523cba331d43eabc60623cc0",
-    4: "c41c8241cb773e10ffa90e69f57b0673d96a7041c29b56e6277c16fb1a1af0dc",
+    2: "06d9bb59ced04e11e8a0adc222132c3fd12bfaecd7afc1c16595e5d76fd15f68",
+    3: "403ec54d8b0fdcd41248a09cdd5dd9357248f261966f518662b5db50d9771d4a",
+    4: "85bb89864f8a16e7b73081a432c24dd2556183852788affbf33d2c50f2a9f06d",
 }
 
 for _s in (2, 3, 4):
@@ -156,7 +156,7 @@ for _s in (2, 3, 4):
             name=f"espcn-x{_s}",
             task="sr",
             scale=_s,
-            architecture="ESPCN 5-3-3, 64/32 channels, PReLU, bicubic residual",
+            architecture="ESPCN 5-3-3, 64/32 channels, ReLU, bicubic residual",
             build=(lambda s=_s: ESPCN(s)),
             description=f"x{_s} luma super-resolution trained on T91 + BSD200",
             weights=f"espcn_x{_s}.pt",
