@@ -31,7 +31,13 @@ from vidclear.evaluation.lowlight import load_lowlight_pairs, score_lowlight  # 
 from vidclear.models.lowlight import LowLightNet  # noqa: E402
 from vidclear.training.degrade import DegradeRanges, degrade  # noqa: E402
 from vidclear.training.losses import L1SSIMLoss  # noqa: E402
-from vidclear.training.loop import Optimisation, load_checkpoint, save_checkpoint, seed_everything  # noqa: E402
+from vidclear.training.loop import (  # noqa: E402
+    Optimisation,
+    add_run_arguments,
+    load_checkpoint,
+    prepare_run,
+    save_checkpoint,
+)
 
 DATA = ROOT.parent / "shared" / "data"
 
@@ -78,24 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--ssim-weight", type=float, default=0.2)
     ap.add_argument("--brightness", type=float, default=0.2, help="random brightness of the clean patches, +-")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--data", type=Path, default=DATA)
-    ap.add_argument("--work-dir", type=Path, default=None)
-    ap.add_argument("--ckpt-every", type=int, default=500)
-    ap.add_argument("--val-every", type=int, default=1000)
-    ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--init", type=Path, help="start from these weights (a second, fine-tuning stage)")
-    ap.add_argument("--out", type=Path, required=True)
+    add_run_arguments(ap, ckpt_every=500)
     args = ap.parse_args(argv)
 
-    seed_everything(args.seed, args.threads)
+    device, ckpt_path = prepare_run(args)
     gen = torch.Generator().manual_seed(args.seed)
-    device = torch.device(args.device)
-    work = args.work_dir or args.out.with_suffix(".work")
-    work.mkdir(parents=True, exist_ok=True)
-    ckpt_path = work / "checkpoint.pt"
 
     patches = CleanPatches([args.data / "sr" / "train_t91", args.data / "sr" / "train_bsd200"], args.patch, args.seed, args.brightness)
     val = load_lowlight_pairs(args.data / "lowlight" / "synthetic_set14")

@@ -29,7 +29,13 @@ from vidclear.evaluation.sr import list_images, load_pairs, make_pair, read_rgb,
 from vidclear.models.espcn import ESPCN  # noqa: E402
 from vidclear.models.srcnn import SRCNN  # noqa: E402
 from vidclear.training.losses import L1SSIMLoss  # noqa: E402
-from vidclear.training.loop import Optimisation, load_checkpoint, save_checkpoint, seed_everything  # noqa: E402
+from vidclear.training.loop import (  # noqa: E402
+    Optimisation,
+    add_run_arguments,
+    load_checkpoint,
+    prepare_run,
+    save_checkpoint,
+)
 
 DATA = ROOT.parent / "shared" / "data" / "sr"
 
@@ -101,23 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--ssim-weight", type=float, default=0.0, help="loss = L1 + w * (1 - SSIM)")
     ap.add_argument("--noise", type=float, default=0.0, help="max Gaussian noise sigma added to LR inputs")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--data", type=Path, default=DATA)
-    ap.add_argument("--work-dir", type=Path, default=None, help="checkpoints (default: next to --out)")
-    ap.add_argument("--ckpt-every", type=int, default=1000)
-    ap.add_argument("--val-every", type=int, default=1000)
-    ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--init", type=Path, help="start from these weights (a second, fine-tuning stage)")
-    ap.add_argument("--out", type=Path, required=True)
+    add_run_arguments(ap, ckpt_every=1000)
     args = ap.parse_args(argv)
 
-    seed_everything(args.seed, args.threads)
-    device = torch.device(args.device)
-    work = args.work_dir or args.out.with_suffix(".work")
-    work.mkdir(parents=True, exist_ok=True)
-    ckpt_path = work / "checkpoint.pt"
+    device, ckpt_path = prepare_run(args)
 
     folders = [args.data / "train_t91", args.data / "train_bsd200"]
     for f in folders + [args.data / "set5"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import math
 import random
 from pathlib import Path
@@ -65,3 +66,24 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optim: Optimisation, dev
     optim.sched.load_state_dict(state["sched"])
     torch.set_rng_state(state["torch_rng"])
     return state["step"], state["rng"]
+
+
+def add_run_arguments(ap: argparse.ArgumentParser, ckpt_every: int) -> None:
+    """The options every training tool takes: seeding, device, checkpoints, stages, output."""
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--work-dir", type=Path, default=None, help="checkpoints (default: next to --out)")
+    ap.add_argument("--ckpt-every", type=int, default=ckpt_every)
+    ap.add_argument("--val-every", type=int, default=1000)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", type=Path, help="start from these weights (a second, fine-tuning stage)")
+    ap.add_argument("--out", type=Path, required=True)
+
+
+def prepare_run(args: argparse.Namespace) -> tuple[torch.device, Path]:
+    """Seed, pick the device, make the work folder; returns (device, checkpoint path)."""
+    seed_everything(args.seed, args.threads)
+    work = args.work_dir or args.out.with_suffix(".work")
+    work.mkdir(parents=True, exist_ok=True)
+    return torch.device(args.device), work / "checkpoint.pt"
