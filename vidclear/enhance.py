@@ -92,13 +92,13 @@ def open_source(source: str, cfg: Config, fail_fast: bool = True, password_env: 
 
 
 def build_stages(source, spec: ModelSpec, infer: Stage, night_backend, sinks: list, size: tuple[int, int],  # noqa: ANN001
-                 cfg: Config) -> list[Stage]:
+                 cfg: Config, steps: list) -> list[Stage]:
     live = isinstance(source, LiveSource)
     stages: list[Stage] = [LiveDecodeStage(source, cfg.max_frames) if live else DecodeStage(source, cfg.max_frames)]
     if night_backend is not None:
         switch = NightSwitch(cfg.lowlight.mode, cfg.lowlight.dark_below, cfg.lowlight.bright_above)
         stages.append(LowLightStage(night_backend, switch))
-    stages += [PreprocessStage(spec.scale, build_steps(cfg.steps), luma_model=spec.channels == 1), infer,
+    stages += [PreprocessStage(spec.scale, steps, luma_model=spec.channels == 1), infer,
                EncodeStage(sinks, size)]
     return stages
 
@@ -127,7 +127,7 @@ def run_enhance(
 ) -> EnhanceOutcome:
     spec = get_model(cfg.model)
     night_spec = night_model(cfg)
-    build_steps(cfg.steps)  # validate before opening anything
+    steps = build_steps(cfg.steps)  # before opening anything: a bad step is a config error
     live = is_live(str(input_path))
     if not live:
         input_path = Path(input_path)
@@ -149,7 +149,7 @@ def run_enhance(
              info.height, info.codec, info.frames or ("live" if live else "?"), spec.name, spec.scale, *size)
     max_age = cfg.live.max_latency_ms / 1000 if live else None
     stages = build_stages(source, spec, InferStage(backend, cfg.pipeline.batch_size, max_age), night_backend, [sink],
-                          size, cfg)
+                          size, cfg, steps)
     queue_size = cfg.live.queue_size if live else cfg.pipeline.queue_size
     pipeline = Pipeline(stages, queue_size, policy="drop_oldest" if live else "block")
     timer = threading.Timer(duration, pipeline.request_stop, args=("duration",)) if duration else None

@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from queue import Empty, Queue
@@ -37,6 +37,7 @@ from .pipeline.runner import Pipeline
 from .pipeline.stage import Stage
 from .pipeline.stages import drop_stale
 from .secrets import redact
+from .steps import build_steps
 from .summary import latency_ms
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,6 @@ class Camera:
     pipeline: Optional[Pipeline] = None
     thread: Optional[threading.Thread] = None
     error: Optional[str] = None
-    started: float = field(default_factory=time.monotonic)
 
     def health(self) -> dict:
         stats = self.source.stats if self.source is not None else None
@@ -221,7 +221,7 @@ class Server:
                     night = create_backend(self.cfg.backend, self.night_spec, self.cfg.device,
                                            BackendOptions.from_config(self.cfg, (info.height, info.width)))
                 stages = build_stages(cam.source, self.spec, SharedInferStage(self.batcher, self.cfg.live.max_latency_ms / 1000), night, sinks, size,
-                                      self.cfg)
+                                      self.cfg, build_steps(self.cfg.steps))
                 for st in stages:
                     st.stats.name = st.name
                 cam.pipeline = Pipeline(stages, self.cfg.live.queue_size, policy="drop_oldest")

@@ -18,7 +18,7 @@ import logging
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Literal, Optional
 
 from ..errors import VidclearError
 
@@ -276,7 +276,3 @@ def timing_cache_path(engines_dir: Path, env: Environment) -> Path:
     """A timing cache is version- and GPU-specific: key it by both."""
     gpu = re.sub(r"[^A-Za-z0-9]+", "-", env.gpu_name).strip("-").lower()
     return engines_dir / f"timing-trt{env.tensorrt_version}-{gpu}.cache"
-
-
-def summary(decision: Decision, engine: Path) -> dict[str, Any]:
-    return {"engine": str(engine), "action": decision.action, "reason": decision.reason}

@@ -40,7 +40,6 @@ class LiveStats:
     connected: bool = False
     last_frame: Optional[float] = None  # time.monotonic() of the last frame
     first_frame_after_reconnect: list[float] = field(default_factory=list)  # seconds from reopen to frame
-    errors: list[str] = field(default_factory=list)
 
 
 class LiveSource:
