@@ -7,7 +7,7 @@ names the key instead of a setting silently ignored.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Optional, get_args
+from typing import Annotated, Any, Literal, Optional, Union, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -23,6 +23,9 @@ class Section(BaseModel):
 class PipelineConfig(Section):
     queue_size: int = Field(8, ge=1, le=1024, description="frames each queue holds between two stages")
     batch_size: int = Field(1, ge=1, le=64, description="frames the infer stage takes at once when queued")
+    infer_workers: Union[Literal["auto"], Annotated[int, Field(ge=1, le=16)]] = Field(
+        "auto", description="inferences run at once; auto: 2 for files on a multi-core CPU, else 1"
+    )
 
 
 class EncoderConfig(Section):

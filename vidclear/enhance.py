@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from .pipeline.stages import (
     LowLightStage,
     PreprocessStage,
     Sink,
+    plan_infer_workers,
 )
 from .progress import progress_reporter
 from .secrets import with_password
@@ -62,6 +64,8 @@ class EnhanceOutcome:
             f"output: {self.output} ({size}, {self.frames} frames)\n"
             f"model {self.backend.get('model')} on {self.backend.get('backend')}/{self.backend.get('device')}"
         )
+        if self.backend.get("infer_workers", 1) > 1:
+            head += f" ({self.backend['infer_workers']} frames at once, {self.backend.get('threads')} threads each)"
         text = head + "\n" + format_summary(self.result)
         if self.live is not None:
             text += "\n" + format_live(self.result, self.live, self.latencies, self.stale)
@@ -135,6 +139,8 @@ def run_enhance(
     info = source.info
     size = output_size(info.width, info.height, spec.scale)
     options = BackendOptions.from_config(cfg, (info.height, info.width))
+    workers, options.threads = plan_infer_workers(cfg.pipeline.infer_workers, cfg.device, live,
+                                                  len(os.sched_getaffinity(0)))
     try:
         backend = create_backend(cfg.backend, spec, cfg.device, options)
         night_backend = create_backend(cfg.backend, night_spec, cfg.device, options) if night_spec else None
@@ -148,8 +154,10 @@ def run_enhance(
     log.info("%s: %dx%d %s, %s frames -> %s x%d -> %dx%d", getattr(source, "name", input_path), info.width,
              info.height, info.codec, info.frames or ("live" if live else "?"), spec.name, spec.scale, *size)
     max_age = cfg.live.max_latency_ms / 1000 if live else None
-    stages = build_stages(source, spec, InferStage(backend, cfg.pipeline.batch_size, max_age), night_backend, [sink],
-                          size, cfg, steps)
+    if workers > 1:
+        log.info("inference: %d frames at once, %d CPU threads each", workers, options.cpu_threads)
+    infer = InferStage(backend, cfg.pipeline.batch_size, max_age, workers)
+    stages = build_stages(source, spec, infer, night_backend, [sink], size, cfg, steps)
     queue_size = cfg.live.queue_size if live else cfg.pipeline.queue_size
     pipeline = Pipeline(stages, queue_size, policy="drop_oldest" if live else "block")
     timer = threading.Timer(duration, pipeline.request_stop, args=("duration",)) if duration else None
@@ -167,6 +175,6 @@ def run_enhance(
     live_stats = source.stats if live else None
     encode = stages[-1]
     assert isinstance(encode, EncodeStage)
-    infer = next(s for s in stages if isinstance(s, InferStage))
-    return EnhanceOutcome(str(output_path), result, size, backend.describe(), source.damage, live_stats,
+    described = backend.describe() | {"infer_workers": workers}
+    return EnhanceOutcome(str(output_path), result, size, described, source.damage, live_stats,
                           list(encode.latencies), infer.stale)

@@ -7,6 +7,7 @@ optional runtimes import lazily so everything loads on a CPU-only machine.
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import ClassVar, Optional
@@ -26,10 +27,15 @@ class BackendOptions:
     precision: str = "fp16"  # on CUDA
     cpu_precision: str = "fp32"  # fp32 | int8 (ONNX Runtime on CPU)
     tensorrt: TensorRTConfig = field(default_factory=TensorRTConfig)
+    threads: Optional[int] = None  # CPU threads per inference call; None: all cores
 
     @classmethod
     def from_config(cls, cfg, frame_hw: Optional[tuple[int, int]] = None) -> "BackendOptions":  # noqa: ANN001
         return cls(frame_hw, cfg.pipeline.batch_size, cfg.precision, cfg.cpu_precision, cfg.tensorrt)
+
+    @property
+    def cpu_threads(self) -> int:
+        return self.threads or max(1, len(os.sched_getaffinity(0)))
 
 
 class Backend(ABC):
@@ -57,4 +63,7 @@ class Backend(ABC):
         """float32 (N, C, H, W) in [0, 1] -> float32 (N, C, H*scale, W*scale)."""
 
     def describe(self) -> dict:
-        return {"backend": self.name, "device": self.device, "model": self.spec.name}
+        info = {"backend": self.name, "device": self.device, "model": self.spec.name}
+        if self.device == "cpu":
+            info["threads"] = self.options.cpu_threads
+        return info

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-import os
-
 import numpy as np
 
 from ..models.registry import ModelSpec
@@ -49,7 +47,7 @@ class OnnxRuntimeBackend(Backend):
         self.onnx_path = ensure_onnx(spec, self.precision)  # type: ignore[arg-type]
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.intra_op_num_threads = max(1, len(os.sched_getaffinity(0)))
+        opts.intra_op_num_threads = self.options.cpu_threads
         # Spinning threads steal the cores x264 and the other stages need (FIELD_NOTES 5).
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = ["CUDAExecutionProvider"] if device == "cuda" else ["CPUExecutionProvider"]

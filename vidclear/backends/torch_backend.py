@@ -9,7 +9,6 @@ when the backend loads and refused below 45 dB (fp16 NaN / black frames).
 from __future__ import annotations
 
 import logging
-import os
 from typing import Optional
 
 import numpy as np
@@ -40,7 +39,7 @@ class TorchBackend(Backend):
     def __init__(self, spec: ModelSpec, device: str, options: Optional[BackendOptions] = None) -> None:
         super().__init__(spec, device, options)
         if device == "cpu":
-            torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+            torch.set_num_threads(self.options.cpu_threads)
         self.torch_device = torch.device(device)
         self.half = device == "cuda" and self.options.precision == "fp16"
         model = spec.load().to(self.torch_device, memory_format=torch.channels_last)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from typing import Iterator, Optional, Protocol, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Iterable, Iterator, Optional, Protocol, Sequence
 
 import numpy as np
 
@@ -152,28 +153,54 @@ class LowLightStage(Stage):
         return frame
 
 
+def plan_infer_workers(setting: int | str, device: str, live: bool, cores: int) -> tuple[int, Optional[int]]:
+    """(workers, threads per inference call) for the infer stage.
+
+    On a CPU, a file is fastest with two frames in flight, each on half the
+    cores: one inference split over all cores waits for its slowest thread,
+    and the decoder and encoder keep taking cores from it (FIELD_NOTES 5). A
+    live source keeps one frame at a time on all cores: latency first. A GPU
+    runs one call at a time (its backends reuse one set of buffers), so it
+    always gets one worker. None threads means all cores.
+    """
+    if device != "cpu":
+        if setting not in ("auto", 1):
+            log.info("pipeline.infer_workers=%s applies to CPUs only: one inference at a time on %s", setting, device)
+        return 1, None
+    workers = (2 if not live and cores >= 2 else 1) if setting == "auto" else int(setting)
+    if workers == 1:
+        return 1, None
+    return workers, max(1, cores // workers)
+
+
 class InferStage(Stage):
     """Runs the model on the luma of one frame, or of several when they are queued.
 
+    With ``workers`` > 1, that many batches are inferred at once on a small
+    thread pool (the runtimes release the GIL) and leave in their input order.
     With ``max_age`` (live sources), a frame older than that is dropped before
     inference: it could only arrive late, and latency must stay bounded.
     """
 
     name = "infer"
 
-    def __init__(self, backend: Backend, batch_size: int = 1, max_age: Optional[float] = None) -> None:
+    def __init__(self, backend: Backend, batch_size: int = 1, max_age: Optional[float] = None,
+                 workers: int = 1) -> None:
         super().__init__()
         self.backend = backend
         self.batch_size = batch_size
         self.max_age = max_age
+        self.workers = workers
         self.stale = 0
         self.colour = backend.spec.channels == 3
+        self._pool: Optional[ThreadPoolExecutor] = None
+        self._pending: deque[Future] = deque()
 
-    def process_batch(self, frames: list[Frame]) -> list[Frame]:
-        frames, stale = drop_stale(frames, self.max_age)
-        self.stale += stale
-        if not frames:
-            return frames
+    def setup(self) -> None:
+        if self.workers > 1:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="vidclear-infer")
+
+    def infer(self, frames: list[Frame]) -> list[Frame]:
         if self.colour:
             run_rgb_model(self.backend, frames)
             return frames
@@ -183,6 +210,31 @@ class InferStage(Stage):
             frame.y = float_to_luma(y[0])
             frame.luma_in = None
         return frames
+
+    def process_batch(self, frames: list[Frame]) -> list[Frame]:
+        frames, stale = drop_stale(frames, self.max_age)
+        self.stale += stale
+        if not frames:
+            return frames
+        if self._pool is None:
+            return self.infer(frames)
+        self._pending.append(self._pool.submit(self.infer, frames))
+        done: list[Frame] = []
+        # In order: wait for the oldest while all workers are busy; pass on whatever is already finished.
+        while self._pending and (len(self._pending) >= self.workers or self._pending[0].done()):
+            done += self._pending.popleft().result()
+        return done
+
+    def finish(self) -> Iterable[Frame]:
+        while self._pending:
+            yield from self._pending.popleft().result()
+
+    def close(self, completed: bool) -> None:
+        for job in self._pending:
+            job.cancel()
+        self._pending.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
 
 class LiveDecodeStage(SourceStage):

@@ -1,0 +1,119 @@
+"""The infer stage with several frames in flight: order, errors, threads, and how many workers it gets."""
+
+import threading
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from vidclear.errors import StageFailed
+from vidclear.frame import Frame
+from vidclear.pipeline.runner import Pipeline
+from vidclear.pipeline.stage import SourceStage, Stage
+from vidclear.pipeline.stages import InferStage, plan_infer_workers
+
+
+class SlowFirstBackend:
+    """Identity model whose early frames take longest, so a pool finishes them out of order."""
+
+    spec = SimpleNamespace(channels=1)
+
+    def __init__(self, fail_at=None):
+        self.fail_at = fail_at
+        self.calls = 0
+        self.active = 0
+        self.most_active = 0
+        self.lock = threading.Lock()
+
+    def infer(self, batch):
+        value = int(round(batch[0, 0, 0, 0] * 255))
+        if value == self.fail_at:
+            raise RuntimeError(f"model broke at {value}")
+        with self.lock:
+            self.active += 1
+            self.most_active = max(self.most_active, self.active)
+        time.sleep(0.02 if value % 2 == 0 else 0.001)
+        with self.lock:
+            self.active -= 1
+            self.calls += 1
+        return batch
+
+
+def frame(i):
+    y = np.full((4, 6), i, np.uint8)
+    return Frame(i, i, None, y, y[::2, ::2], y[::2, ::2], luma_in=y.astype(np.float32) / 255)
+
+
+class Frames(SourceStage):
+    name = "decode"
+
+    def __init__(self, n):
+        super().__init__()
+        self.n = n
+
+    def frames(self):
+        for i in range(self.n):
+            yield frame(i)
+
+
+class Collect(Stage):
+    name = "encode"
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def process(self, f):
+        self.seen.append((f.index, int(f.y[0, 0])))
+
+
+def pool_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("vidclear-infer")]
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_frames_leave_in_order_with_their_own_pixels(workers):
+    backend = SlowFirstBackend()
+    sink = Collect()
+    Pipeline([Frames(40), InferStage(backend, workers=workers), sink], queue_size=2).run()
+    assert sink.seen == [(i, i) for i in range(40)]
+    assert backend.calls == 40
+    assert pool_threads() == []
+
+
+def test_an_error_in_a_worker_stops_the_run_and_names_the_stage():
+    with pytest.raises(StageFailed, match="stage 'infer' failed: model broke at 7"):
+        Pipeline([Frames(40), InferStage(SlowFirstBackend(fail_at=7), workers=2), Collect()], queue_size=2).run()
+    assert pool_threads() == []
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_workers_bound_the_inferences_in_flight(workers):
+    """Two workers really run two inferences at once (the pool is not serialised), never more."""
+    backend = SlowFirstBackend()
+    stage = InferStage(backend, workers=workers)
+    stage.setup()
+    try:
+        out = [f for i in range(0, 20, 2) for f in stage.process_batch([frame(i)])] + list(stage.finish())
+    finally:
+        stage.close(True)
+    assert [f.index for f in out] == list(range(0, 20, 2))
+    assert backend.most_active == workers
+
+
+@pytest.mark.parametrize(
+    ("setting", "device", "live", "cores", "expected"),
+    [
+        ("auto", "cpu", False, 2, (2, 1)),
+        ("auto", "cpu", False, 16, (2, 8)),
+        ("auto", "cpu", False, 1, (1, None)),
+        ("auto", "cpu", True, 8, (1, None)),  # live: latency first
+        ("auto", "cuda", False, 16, (1, None)),
+        (3, "cpu", True, 8, (3, 2)),
+        (4, "cuda", False, 8, (1, None)),  # GPU backends reuse one set of buffers
+        (1, "cpu", False, 8, (1, None)),
+    ],
+)
+def test_plan_infer_workers(setting, device, live, cores, expected):
+    assert plan_infer_workers(setting, device, live, cores) == expected
