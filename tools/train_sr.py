@@ -19,12 +19,14 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from vidclear.evaluation.matlab_resize import imresize  # noqa: E402
 from vidclear.evaluation.sr import list_images, load_pairs, make_pair, read_rgb, score_sr  # noqa: E402
 from vidclear.models.espcn import ESPCN  # noqa: E402
 from vidclear.models.srcnn import SRCNN  # noqa: E402
@@ -41,10 +43,18 @@ DATA = ROOT.parent / "shared" / "data" / "sr"
 
 
 class PatchSampler:
-    """Random aligned LR/HR luma patches with the eight flips/rotations."""
+    """Random aligned LR/HR luma patches with the eight flips/rotations.
 
-    def __init__(self, folders: list[Path], scale: int, patch: int, noise: float, seed: int) -> None:
-        self.scale, self.patch, self.noise = scale, patch, noise
+    With ``rotate`` > 0, half the patches are also turned by an angle drawn
+    from +-rotate degrees: the HR patch is cut rotated (bicubic) from the HR
+    image and its LR made from it again with the protocol's bicubic, so the
+    pair stays exactly aligned. ``noise`` adds Gaussian noise with a sigma drawn
+    from 0..noise to the LR inputs.
+    """
+
+    def __init__(self, folders: list[Path], scale: int, patch: int, noise: float, seed: int,
+                 rotate: float = 0.0) -> None:
+        self.scale, self.patch, self.noise, self.rotate = scale, patch, noise, rotate
         self.rng = np.random.default_rng(seed)
         self.pairs = []
         for folder in folders:
@@ -65,6 +75,8 @@ class PatchSampler:
             x = int(self.rng.integers(0, lr.shape[1] - p + 1))
             a = lr[y : y + p, x : x + p]
             b = hr[y * s : (y + p) * s, x * s : (x + p) * s]
+            if self.rotate > 0 and self.rng.random() < 0.5:
+                a, b = self.rotated(hr, y * s, x * s, float(self.rng.uniform(-self.rotate, self.rotate)), a, b)
             k = int(self.rng.integers(0, 8))
             if k & 4:
                 a, b = a.T, b.T
@@ -79,6 +91,22 @@ class PatchSampler:
             sigma = torch.empty(n, 1, 1, 1).uniform_(0, self.noise)
             lr_t = lr_t + sigma * torch.randn_like(lr_t)
         return lr_t, torch.from_numpy(np.stack(hrs))[:, None]
+
+    def rotated(self, hr: np.ndarray, y: int, x: int, degrees: float, a: np.ndarray, b: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """The HR patch at (y, x) turned by ``degrees`` about its centre, and its LR; (a, b) if it does not fit."""
+        side, s, mg = self.patch * self.scale, self.scale, 4  # mg: LR pixels of context kept for the bicubic
+        big = side + 2 * mg * s
+        cy, cx = y + side / 2, x + side / 2
+        reach = big * 0.5 * (abs(np.cos(np.radians(degrees))) + abs(np.sin(np.radians(degrees)))) + 3
+        if cy - reach < 0 or cx - reach < 0 or cy + reach > hr.shape[0] or cx + reach > hr.shape[1]:
+            return a, b
+        m = cv2.getRotationMatrix2D((cx - 0.5, cy - 0.5), degrees, 1.0)
+        m[:, 2] -= (x - mg * s, y - mg * s)  # output pixel (0, 0) is the corner of the patch with its context
+        hr_big = cv2.warpAffine(hr, m, (big, big), flags=cv2.INTER_CUBIC)
+        lr_patch = (np.round(imresize(hr_big * 255, 1 / s)) / 255)[mg : mg + self.patch, mg : mg + self.patch]
+        hr_patch = hr_big[mg * s : mg * s + side, mg * s : mg * s + side]
+        return lr_patch.astype(np.float32), np.clip(hr_patch, 0, 1).astype(np.float32)
 
 
 def luma_upscaler(model: torch.nn.Module, device: torch.device):
@@ -107,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--ssim-weight", type=float, default=0.0, help="loss = L1 + w * (1 - SSIM)")
     ap.add_argument("--noise", type=float, default=0.0, help="max Gaussian noise sigma added to LR inputs")
+    ap.add_argument("--rotate", type=float, default=0.0, help="turn half the patches by up to +- this many degrees")
     ap.add_argument("--data", type=Path, default=DATA)
     add_run_arguments(ap, ckpt_every=1000)
     args = ap.parse_args(argv)
@@ -118,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         if not f.is_dir():
             print(f"train_sr: missing data folder {f}", file=sys.stderr)
             return 2
-    sampler = PatchSampler(folders, args.scale, args.patch, args.noise, args.seed)
+    sampler = PatchSampler(folders, args.scale, args.patch, args.noise, args.seed, args.rotate)
     val_pairs = load_pairs(args.data / "set5", args.scale)
     print(f"train_sr: {len(sampler.pairs)} training images, scale x{args.scale}, device {device}", flush=True)
 
