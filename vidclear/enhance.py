@@ -65,7 +65,8 @@ class EnhanceOutcome:
             f"model {self.backend.get('model')} on {self.backend.get('backend')}/{self.backend.get('device')}"
         )
         if self.backend.get("infer_workers", 1) > 1:
-            head += f" ({self.backend['infer_workers']} frames at once, {self.backend.get('threads')} threads each)"
+            threads = self.backend.get("threads")
+            head += f" ({self.backend['infer_workers']} frames at once, {threads} thread{'s' * (threads != 1)} each)"
         text = head + "\n" + format_summary(self.result)
         if self.live is not None:
             text += "\n" + format_live(self.result, self.live, self.latencies, self.stale)
@@ -155,7 +156,7 @@ def run_enhance(
              info.height, info.codec, info.frames or ("live" if live else "?"), spec.name, spec.scale, *size)
     max_age = cfg.live.max_latency_ms / 1000 if live else None
     if workers > 1:
-        log.info("inference: %d frames at once, %d CPU threads each", workers, options.cpu_threads)
+        log.info("inference: %d frames at once, %d CPU thread(s) each", workers, options.cpu_threads)
     infer = InferStage(backend, cfg.pipeline.batch_size, max_age, workers)
     stages = build_stages(source, spec, infer, night_backend, [sink], size, cfg, steps)
     queue_size = cfg.live.queue_size if live else cfg.pipeline.queue_size

@@ -30,29 +30,40 @@ log = logging.getLogger(__name__)
 FRAGMENTED_MP4 = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
 
 
-class SegmentSink:
-    def __init__(self, pattern: str, segment_seconds: float, encoder: EncoderConfig) -> None:
-        self.pattern = pattern
-        self.segment_seconds = segment_seconds
+class _LiveEncodedSink:
+    """What both live outputs hold: the encoder settings, the output size and clock, one video stream."""
+
+    def __init__(self, encoder: EncoderConfig) -> None:
         self.encoder = encoder
-        self.format = container_format(Path(pattern))
-        parent = Path(pattern).parent
-        if not parent.exists():
-            raise OutputError(f"segment directory does not exist: {parent}")
         self.container: Optional[av.container.OutputContainer] = None
         self.video = None
         self.size: Optional[tuple[int, int]] = None
         self.time_base = Fraction(1, 90000)
         self.rate: Optional[Fraction] = None
-        self.rotation = 0
         self.frames_written = 0
+
+    def open(self, width: int, height: int, time_base: Fraction, rate: Optional[Fraction]) -> None:
+        self.size, self.time_base, self.rate = (width, height), time_base, rate
+
+    def _add_video(self) -> None:
+        assert self.container is not None and self.size is not None
+        self.video = add_video_stream(self.container, self.encoder, *self.size, self.time_base, self.rate, live=True)
+
+
+class SegmentSink(_LiveEncodedSink):
+    def __init__(self, pattern: str, segment_seconds: float, encoder: EncoderConfig) -> None:
+        super().__init__(encoder)
+        self.pattern = pattern
+        self.segment_seconds = segment_seconds
+        self.format = container_format(Path(pattern))
+        parent = Path(pattern).parent
+        if not parent.exists():
+            raise OutputError(f"segment directory does not exist: {parent}")
+        self.rotation = 0
         self.segments: list[Path] = []
         self._started = 0.0
         self._first_pts = 0
         self._last_pts: Optional[int] = None
-
-    def open(self, width: int, height: int, time_base: Fraction, rate: Optional[Fraction]) -> None:
-        self.size, self.time_base, self.rate = (width, height), time_base, rate
 
     def set_rotation(self, degrees: int) -> None:
         self.rotation = degrees
@@ -67,8 +78,7 @@ class SegmentSink:
             self.container = av.open(str(path), "w", format=self.format, options=options)
         except (av.error.FFmpegError, OSError) as e:
             raise OutputError(f"cannot write segment {path}: {getattr(e, 'strerror', None) or e}") from None
-        assert self.size is not None
-        self.video = add_video_stream(self.container, self.encoder, *self.size, self.time_base, self.rate, live=True)
+        self._add_video()
         if self.rotation:
             self.video.set_display_rotation(self.rotation)
         self.segments.append(path)
@@ -98,34 +108,24 @@ class SegmentSink:
         self._close_segment()
 
 
-class RtspSink:
+class RtspSink(_LiveEncodedSink):
     def __init__(self, url: str, encoder: EncoderConfig, transport: str = "tcp", retry_seconds: float = 2.0) -> None:
+        super().__init__(encoder)
         self.url = url
         self.name = redact(url)
-        self.encoder = encoder
         self.transport = transport
         self.retry_seconds = retry_seconds
-        self.container: Optional[av.container.OutputContainer] = None
-        self.video = None
-        self.size: Optional[tuple[int, int]] = None
-        self.time_base = Fraction(1, 90000)
-        self.rate: Optional[Fraction] = None
-        self.frames_written = 0
         self.dropped = 0
         self.reconnects = 0
         self._down_since: Optional[float] = None
         self._first_pts: Optional[int] = None
-
-    def open(self, width: int, height: int, time_base: Fraction, rate: Optional[Fraction]) -> None:
-        self.size, self.time_base, self.rate = (width, height), time_base, rate
 
     def set_rotation(self, degrees: int) -> None:
         pass  # RTSP carries no display matrix
 
     def _connect(self) -> None:
         self.container = av.open(self.url, "w", format="rtsp", options={"rtsp_transport": self.transport})
-        assert self.size is not None
-        self.video = add_video_stream(self.container, self.encoder, *self.size, self.time_base, self.rate, live=True)
+        self._add_video()
         self._first_pts = None
 
     def _drop(self, why: str) -> None:
