@@ -32,4 +32,13 @@ def test_bench_json_has_every_row_and_field(tmp_path):
         assert row["fps"] > 0
     by = {row["name"]: row for row in report["results"]}
     assert by["vidclear_pipeline"]["psnr_set5"] > by["bicubic_opencv"]["psnr_set5"]
+    # the bound is taken from the cheapest inference row of the backend the pipeline used
+    label = by["vidclear_pipeline"]["backend"]
+    infer = [row for row in report["results"] if row["kind"] == "stage" and row["backend"] == label]
+    if report["machine"]["cores"] >= 2:
+        assert any(row["name"].startswith(f"infer_{label}_2x") for row in infer)  # as the pipeline runs it
+    others = sum(by[n]["core_ms_per_frame"] for n in ("decode", "preprocess", "encode_ultrafast"))
+    cheapest = min(row["core_ms_per_frame"] for row in infer)
+    assert by["cpu_work_bound"]["core_ms_per_frame"] == pytest.approx(cheapest + others)
+    assert by["cpu_work_bound"]["fps"] == pytest.approx(report["machine"]["cores"] * 1000 / (cheapest + others))
     assert "| vidclear_pipeline |" in md.read_text() and "| vidclear_pipeline |" in r.stdout
