@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 from .backends.base import BackendOptions
-from .backends.select import create_backend
+from .backends.select import choose_backend
 from .config import Config
 from .errors import ConfigError
 from .io.live import LiveSource, LiveStats, is_live
@@ -140,11 +140,12 @@ def run_enhance(
     info = source.info
     size = output_size(info.width, info.height, spec.scale)
     options = BackendOptions.from_config(cfg, (info.height, info.width))
-    workers, options.threads = plan_infer_workers(cfg.pipeline.infer_workers, cfg.device, live,
-                                                  len(os.sched_getaffinity(0)))
     try:
-        backend = create_backend(cfg.backend, spec, cfg.device, options)
-        night_backend = create_backend(cfg.backend, night_spec, cfg.device, options) if night_spec else None
+        backend_cls, device = choose_backend(cfg.backend, cfg.device)
+        workers, options.threads = plan_infer_workers(cfg.pipeline.infer_workers, device, live,
+                                                      len(os.sched_getaffinity(0)))
+        backend = backend_cls(spec, device, options)
+        night_backend = backend_cls(night_spec, device, options) if night_spec else None
         sink = make_sink(str(output_path), cfg, None if live else input_path, source.audio_stream)
         sink.open(*size, info.time_base, info.rate)
     except BaseException:

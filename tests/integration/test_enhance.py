@@ -247,7 +247,7 @@ def test_failing_infer_stage_stops_the_run_and_leaves_no_file(av_clip, tmp_path,
                 raise RuntimeError("CUDA error: out of memory (simulated)")
             return super().infer(batch)
 
-    monkeypatch.setattr(enhance_mod, "create_backend", lambda name, spec, device, options=None: Exploding(spec, "cpu"))
+    monkeypatch.setattr(enhance_mod, "choose_backend", lambda name, device: (Exploding, "cpu"))
     out = tmp_path / "o.mp4"
     start = time.monotonic()
     with pytest.raises(StageFailed, match=r"stage 'infer' failed: CUDA error: out of memory") as info:
@@ -256,6 +256,18 @@ def test_failing_infer_stage_stops_the_run_and_leaves_no_file(av_clip, tmp_path,
     assert info.value.stage == "infer"
     assert not out.exists() and not temporary_path(out).exists()
     assert [t.name for t in threading.enumerate() if t.name.startswith("vidclear-")] == []
+
+
+def test_a_file_on_a_multicore_cpu_gets_two_inferences_at_once(av_clip, tmp_path):
+    """device auto resolves to the CPU here; for a file the infer stage then keeps two frames in flight."""
+    outcome = run_enhance(av_clip, tmp_path / "o.mp4", load_config(overrides={"model": "bicubic-x2"}))
+    cores = len(os.sched_getaffinity(0))
+    assert outcome.backend["infer_workers"] == (2 if cores >= 2 else 1)
+    assert outcome.backend["threads"] == (cores // 2 if cores >= 2 else 1)
+    assert outcome.frames == 60 and probe(tmp_path / "o.mp4").frames == 60
+    one = run_enhance(av_clip, tmp_path / "one.mp4",
+                      load_config(overrides={"model": "bicubic-x2", "pipeline.infer_workers": 1}))
+    assert one.backend["infer_workers"] == 1 and one.backend["threads"] == cores
 
 
 def test_failing_stage_is_reported_by_the_cli_within_a_second(tmp_path):

@@ -45,9 +45,8 @@ def resolve_device(device: str, cls: type[Backend] | None = None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def create_backend(
-    name: str, spec: ModelSpec, device: str = "auto", options: Optional[BackendOptions] = None
-) -> Backend:
+def choose_backend(name: str, device: str = "auto") -> tuple[type[Backend], str]:
+    """The backend class and device that ``name`` and ``device`` (either may be auto) come to here."""
     if name == "auto":
         skipped = []
         for candidate, cand_device in AUTO_ORDER:
@@ -58,7 +57,7 @@ def create_backend(
                 for why in skipped:
                     log.info("backend auto: skipped %s", why)
                 log.info("backend auto: chose %s on %s", candidate, cand_device)
-                return BACKENDS[candidate](spec, cand_device, options)
+                return BACKENDS[candidate], cand_device
             skipped.append(f"{candidate} ({cand_device}): {reason}")
         raise BackendUnavailable("no backend can run here: " + "; ".join(skipped))
     cls = BACKENDS.get(name)
@@ -68,6 +67,13 @@ def create_backend(
     reason = cls.unavailable_reason(dev)
     if reason is not None:
         raise BackendUnavailable(f"backend '{name}' cannot run on {dev}: {reason}")
+    return cls, dev
+
+
+def create_backend(
+    name: str, spec: ModelSpec, device: str = "auto", options: Optional[BackendOptions] = None
+) -> Backend:
+    cls, dev = choose_backend(name, device)
     return cls(spec, dev, options)
 
 
