@@ -3,7 +3,9 @@
 
 Each batch takes random clean RGB patches (flips, 90-degree turns, brightness
 +-20%), darkens them with vidclear.training.degrade (ranges wider than the
-evaluation set's) and learns to restore them with L1 + SSIM.
+evaluation set's) and learns to restore them with L1 + SSIM. This trains the
+restoring trunk; the brightness head that ships is then fitted on whole images
+by tools/fit_brightness_head.py (the model card lists all the stages).
 Progress lines report the mean PSNR on ../shared/data/lowlight/synthetic_set14
 for information only: nothing is selected on it; the weights are the last step's.
 
@@ -84,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--ssim-weight", type=float, default=0.2)
     ap.add_argument("--brightness", type=float, default=0.2, help="random brightness of the clean patches, +-")
+    ap.add_argument("--head", choices=("linear", "mlp"), default="linear",
+                    help="brightness head during patch training (the shipped one is fitted afterwards on whole "
+                         "images by tools/fit_brightness_head.py)")
     ap.add_argument("--data", type=Path, default=DATA)
     add_run_arguments(ap, ckpt_every=500)
     args = ap.parse_args(argv)
@@ -96,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     ranges = DegradeRanges()
     print(f"train_lowlight: {len(patches.images)} training images, ranges {ranges}, device {device}", flush=True)
 
-    model = LowLightNet().to(device)
+    model = LowLightNet(head=args.head).to(device)
     if args.init:
         model.load_state_dict(torch.load(args.init, map_location=device, weights_only=True))
         print(f"train_lowlight: starting from {args.init}", flush=True)

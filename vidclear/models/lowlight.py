@@ -14,8 +14,12 @@ How it works, in the gamma-encoded RGB the camera delivers:
    which tells it how strong the noise is.
 2. A three-level U-Net (full, 1/2, 1/4 resolution; skip connections by
    concatenation) predicts a residual that removes noise and colour casts.
-3. A global head on the coarsest features predicts a brightness multiplier,
-   because how bright the scene "should" be is a property of its content.
+3. A global head predicts one brightness multiplier per image, because how
+   bright the scene "should" be is a property of its content. The shipped
+   head (``head="mlp"``) reads the mean of the features at all three scales and
+   the log gain, and is fitted on whole images (tools/fit_brightness_head.py):
+   patches cannot teach it how bright a whole scene is. The patch training of
+   the trunk uses a linear head on the coarsest features (``head="linear"``).
 """
 
 from __future__ import annotations
@@ -42,22 +46,48 @@ class LowLightNet(nn.Module):
 
     size_multiple = 4
 
-    def __init__(self, widths: tuple[int, int, int] = (16, 32, 48)) -> None:
+    def __init__(self, widths: tuple[int, int, int] = (16, 32, 48), head: str = "mlp") -> None:
         super().__init__()
         w1, w2, w3 = widths
+        self.head = head
+        self._coarse = slice(w1 + w2, w1 + w2 + w3)  # where the coarsest features sit in the summary
         self.enc1 = _block(4, w1)  # RGB + log-gain plane
         self.enc2 = _block(w1, w2)
         self.enc3 = _block(w2, w3)
         self.dec2 = _block(w3 + w2, w2)
         self.dec1 = _block(w2 + w1, w1)
         self.out = nn.Conv2d(w1, 3, 3, padding=1)
-        self.brightness = nn.Linear(w3, 1)
+        if head == "linear":
+            self.brightness: nn.Module = nn.Linear(w3, 1)
+        elif head == "mlp":
+            self.brightness = nn.Sequential(nn.Linear(w1 + w2 + w3 + 1, 32), nn.LeakyReLU(0.1), nn.Linear(32, 1))
+        else:
+            raise ValueError(f"unknown brightness head {head!r}")
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
-        nn.init.zeros_(self.brightness.weight)
-        nn.init.zeros_(self.brightness.bias)
+        self.reset_head()
+
+    def reset_head(self) -> None:
+        """A head that starts at multiplier 1 (its last layer zero)."""
+        last = self.brightness if isinstance(self.brightness, nn.Linear) else self.brightness[-1]
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+
+    def head_input(self, summary: torch.Tensor) -> torch.Tensor:
+        return summary[:, self._coarse] if self.head == "linear" else summary
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2], x.shape[-1]
+        restored, summary = self.restore(x)
+        return self.apply_brightness(restored, summary)[..., :h, :w]
+
+    def apply_brightness(self, restored: torch.Tensor, summary: torch.Tensor) -> torch.Tensor:
+        """Scale the restored image by the head's multiplier, in exp(-1)..exp(1)."""
+        scale = torch.exp(torch.tanh(self.brightness(self.head_input(summary)))).view(-1, 1, 1, 1)
+        return (restored * scale).clamp(0.0, 1.0)
+
+    def restore(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The denoised, exposure-normalised image (padded) and the per-image summary the head reads."""
         h, w = x.shape[-2], x.shape[-1]
         m = self.size_multiple
         # No Python branch on the size: the ONNX export must keep the padding dynamic.
@@ -72,6 +102,6 @@ class LowLightNet(nn.Module):
         d2 = self.dec2(torch.cat([F.interpolate(e3, scale_factor=2.0, mode="bilinear", align_corners=False), e2], 1))
         d1 = self.dec1(torch.cat([F.interpolate(d2, scale_factor=2.0, mode="bilinear", align_corners=False), e1], 1))
         residual = self.out(d1)
-        scale = torch.exp(torch.tanh(self.brightness(e3.mean(dim=(2, 3))))).view(-1, 1, 1, 1)
-        y = ((xg + residual) * scale).clamp(0.0, 1.0)
-        return y[..., :h, :w]
+        summary = torch.cat([e1.mean(dim=(2, 3)), e2.mean(dim=(2, 3)), e3.mean(dim=(2, 3)),
+                             torch.log(gain).view(-1, 1) / 4], 1)
+        return xg + residual, summary

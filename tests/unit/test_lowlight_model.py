@@ -1,0 +1,54 @@
+"""The low-light network: any frame size, both heads, and the head fit's trunk loading."""
+
+import sys
+
+import pytest
+import torch
+
+from media import REPO
+from vidclear.models.lowlight import LowLightNet
+
+sys.path.insert(0, str(REPO))
+from tools.fit_brightness_head import load_trunk, neg_mean_psnr  # noqa: E402
+
+
+@pytest.mark.parametrize("size", [(37, 53), (64, 64), (1, 7)])
+def test_any_frame_size_comes_back_the_same_size(size):
+    net = LowLightNet().eval()
+    with torch.no_grad():
+        out = net(torch.rand(2, 3, *size) * 0.1)
+    assert out.shape == (2, 3, *size)
+    assert 0.0 <= out.min() and out.max() <= 1.0
+
+
+def test_heads_start_at_multiplier_one_and_stay_under_100k_parameters():
+    x = torch.rand(1, 3, 40, 44) * 0.1
+    for head in ("linear", "mlp"):
+        net = LowLightNet(head=head).eval()
+        assert sum(p.numel() for p in net.parameters()) <= 100_000
+        with torch.no_grad():
+            restored, summary = net.restore(x)
+            assert torch.equal(net(x), restored.clamp(0, 1)[..., :40, :44])
+    with pytest.raises(ValueError, match="unknown brightness head"):
+        LowLightNet(head="deep")
+
+
+def test_head_fit_keeps_the_trunk_of_a_linear_head_file(tmp_path):
+    trained = LowLightNet(head="linear")
+    with torch.no_grad():
+        for p in trained.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    path = tmp_path / "trunk.pt"
+    torch.save(trained.state_dict(), path)
+    net = LowLightNet()
+    load_trunk(net, path)
+    for name, value in trained.state_dict().items():
+        if not name.startswith("brightness."):
+            assert torch.equal(net.state_dict()[name], value), name
+
+
+def test_head_objective_is_minus_the_mean_psnr():
+    net = LowLightNet()  # multiplier 1 at the start
+    clean = [torch.full((3, 4, 4), 0.5), torch.full((3, 4, 4), 0.25)]
+    samples = {"summary": torch.zeros(2, 16 + 32 + 48 + 1), "restored": [c + 0.1 for c in clean], "clean": clean}
+    assert neg_mean_psnr(net, samples, [0, 1]).item() == pytest.approx(-20.0, abs=1e-4)  # MSE 0.01 -> 20 dB
