@@ -41,8 +41,6 @@ class RedactingFilter(logging.Filter):
         record.msg = redact(str(record.getMessage()))
         record.args = ()
         if record.exc_info and record.exc_info[1] is not None:
-            exc = record.exc_info[1]
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
-            del exc
         return True

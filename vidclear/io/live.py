@@ -17,7 +17,6 @@ from fractions import Fraction
 from typing import Iterator, Optional
 
 import av
-import cv2
 
 from ..errors import InputError
 from ..secrets import redact
