@@ -37,6 +37,13 @@ from vidclear.training.degrade import DegradeRanges, degrade  # noqa: E402
 from vidclear.training.loop import seed_everything  # noqa: E402
 
 
+def whole_images(data: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """T91 + BSD200 as float RGB: the training images, and the held-out tenth (every 10th, sorted)."""
+    paths = [p for f in ("train_t91", "train_bsd200") for p in list_images(data / "sr" / f)]
+    images = [load_rgb_float(p) for p in paths]
+    return [im for i, im in enumerate(images) if i % 10], [im for i, im in enumerate(images) if i % 10 == 0]
+
+
 def load_trunk(model: LowLightNet, path: Path) -> None:
     """Load everything but the head (an older file may hold a head of another shape)."""
     state = torch.load(path, map_location="cpu", weights_only=True)
@@ -92,10 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
     seed_everything(args.seed, args.threads)
     t0 = time.time()
-    paths = [p for f in ("train_t91", "train_bsd200") for p in list_images(args.data / "sr" / f)]
-    held_out = set(range(0, len(paths), 10))
-    train_imgs = [load_rgb_float(p) for i, p in enumerate(paths) if i not in held_out]
-    val_imgs = [load_rgb_float(p) for i, p in enumerate(paths) if i in held_out]
+    train_imgs, val_imgs = whole_images(args.data)
 
     model = LowLightNet()
     load_trunk(model, args.init)

@@ -67,7 +67,7 @@ def main() -> int:
     if spec.task == "lowlight":
         r = evaluate(spec.name, DATA / "lowlight" / "synthetic_set14")
         rows.append(
-            f"| synthetic_set14 (RGB) | {r.psnr:.2f} / {r.ssim:.4f} | {r.extra['psnr_gtmean']:.2f} / "
+            f"| synthetic_set14 (RGB) | {r.psnr:.3f} / {r.ssim:.4f} | {r.extra['psnr_gtmean']:.3f} / "
             f"{r.extra['ssim_gtmean']:.4f} | {r.baseline_psnr:.2f} / {r.baseline_ssim:.4f} |"
         )
         table = ["| set | PSNR / SSIM | GT-mean PSNR / SSIM | low input |", "|---|---|---|---|", *rows]

@@ -18,8 +18,9 @@ How it works, in the gamma-encoded RGB the camera delivers:
    bright the scene "should" be is a property of its content. The shipped
    head (``head="mlp"``) reads the mean of the features at all three scales and
    the log gain, and is fitted on whole images (tools/fit_brightness_head.py):
-   patches cannot teach it how bright a whole scene is. The patch training of
-   the trunk uses a linear head on the coarsest features (``head="linear"``).
+   patches cannot teach it how bright a whole scene is; then the whole network
+   is tuned on whole images (tools/tune_lowlight_whole.py). The patch training
+   of the trunk uses a linear head on the coarsest features (``head="linear"``).
 """
 
 from __future__ import annotations

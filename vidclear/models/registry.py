@@ -200,7 +200,7 @@ register(
         build=LowLightNet,
         description="night enhancement: brightens, denoises and corrects colour casts (RGB)",
         weights="lowlight.pt",
-        sha256="c32e07595a0771ce523577c4654c390c32820d38d5a8054d0b7f6b875d8a95e6",
+        sha256="b4fe8591283c12296227eb0aac626bde66014e24d8b7d98b927daca52bd538b6",
         card="lowlight.md",
         channels=3,
         size_multiple=4,

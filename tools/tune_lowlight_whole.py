@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Last low-light stage: fine-tune the whole network on whole images for mean PSNR.
+
+The patch stages learn to restore (L1 + SSIM on 64-128 px patches) and
+tools/fit_brightness_head.py fits the brightness head on whole images with the
+trunk frozen. This stage lets the trunk and head adapt to each other on whole
+scenes: each step darkens 4 training images (random crops of 60-100% of each
+side, at half size to keep it quick on a CPU; the degradation acts per pixel,
+so its statistics do not change) with the wide ranges and minimises the mean
+of the per-image log MSE, i.e. maximises mean PSNR. One training image in ten
+is held out (4 degraded draws each); the weights of the best held-out step
+are kept.
+
+    python tools/tune_lowlight_whole.py --init head_fitted.pt --out vidclear/models/weights/lowlight.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tools.fit_brightness_head import whole_images  # noqa: E402
+from tools.train_lowlight import DATA  # noqa: E402
+from vidclear.models.lowlight import LowLightNet  # noqa: E402
+from vidclear.training.degrade import DegradeRanges, degrade  # noqa: E402
+from vidclear.training.loop import seed_everything  # noqa: E402
+
+
+def half(img: np.ndarray) -> np.ndarray:
+    return cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA)
+
+
+def to_tensor(img: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--init", type=Path, required=True, help="weights with the whole-image head (LowLightNet)")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--images", type=int, default=4, help="whole images per step")
+    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--val-every", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--data", type=Path, default=DATA)
+    args = ap.parse_args(argv)
+
+    seed_everything(args.seed, args.threads)
+    t0 = time.time()
+    train_imgs, val_imgs = whole_images(args.data)
+    train = [half(im) for im in train_imgs]
+    ranges = DegradeRanges()
+    gen = torch.Generator().manual_seed(args.seed)
+    val = [(degrade(c, ranges, gen), c) for c in (to_tensor(half(im)) for im in val_imgs) for _ in range(4)]
+    model = LowLightNet()
+    model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True))
+
+    def held_out_psnr() -> float:
+        model.eval()
+        with torch.no_grad():
+            v = float(np.mean([-10 * np.log10(F.mse_loss(model(low), clean).item()) for low, clean in val]))
+        model.train()
+        return v
+
+    best = (held_out_psnr(), 0, copy.deepcopy(model.state_dict()))
+    print(f"tune_lowlight_whole: {len(train)} training images, {len(val)} held-out samples; "
+          f"step 0 held-out PSNR {best[0]:.3f} dB", flush=True)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.steps)
+    rng = np.random.default_rng(args.seed)
+    model.train()
+    for step in range(1, args.steps + 1):
+        losses = []
+        for i in rng.choice(len(train), args.images, replace=False):
+            img = train[i]
+            h, w = img.shape[:2]
+            ch, cw = int(h * rng.uniform(0.6, 1.0)), int(w * rng.uniform(0.6, 1.0))
+            y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+            clean = to_tensor(img[y : y + ch, x : x + cw])
+            losses.append(10 * torch.log10(F.mse_loss(model(degrade(clean, ranges, gen)), clean) + 1e-10))
+        loss = torch.stack(losses).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % args.val_every == 0 or step == args.steps:
+            v = held_out_psnr()
+            if v > best[0]:
+                best = (v, step, copy.deepcopy(model.state_dict()))
+            print(f"step {step}/{args.steps}  train PSNR {-loss.item():.2f}  held-out PSNR {v:.3f} dB  "
+                  f"(best {best[0]:.3f} at {best[1]})  {step / (time.time() - t0):.2f} steps/s", flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(best[2], args.out)
+    digest = hashlib.sha256(args.out.read_bytes()).hexdigest()
+    print(json.dumps({"weights": str(args.out), "sha256": digest, "best_step": best[1],
+                      "held_out_psnr": round(best[0], 3), "seconds": round(time.time() - t0, 1)}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
