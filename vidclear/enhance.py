@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
@@ -145,7 +145,8 @@ def run_enhance(
         workers, options.threads = plan_infer_workers(cfg.pipeline.infer_workers, device, live,
                                                       len(os.sched_getaffinity(0)))
         backend = backend_cls(spec, device, options)
-        night_backend = backend_cls(night_spec, device, options) if night_spec else None
+        # The low-light stage runs one frame at a time: all cores, whatever the infer workers get.
+        night_backend = backend_cls(night_spec, device, replace(options, threads=None)) if night_spec else None
         sink = make_sink(str(output_path), cfg, None if live else input_path, source.audio_stream)
         sink.open(*size, info.time_base, info.rate)
     except BaseException:
