@@ -22,6 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from vidclear.backends.base import usable_cores  # noqa: E402
 from vidclear.evaluation.run import evaluate  # noqa: E402
 from vidclear.models.registry import get_model  # noqa: E402
 
@@ -101,7 +102,7 @@ def main() -> int:
         *table,
         "",
         f"## CPU speed, model only, {w}x{h} input, {platform.processor() or platform.machine()}, "
-        f"{len(__import__('os').sched_getaffinity(0))} cores",
+        f"{usable_cores()} cores",
         "",
         f"- ONNX Runtime: {fps['onnxruntime']:.1f} fps; PyTorch (channels_last): {fps['torch']:.1f} fps.",
     ]

@@ -28,7 +28,7 @@ import av
 import cv2
 import numpy as np
 
-from .backends.base import Backend, BackendOptions
+from .backends.base import Backend, BackendOptions, usable_cores
 from .backends.select import BACKENDS
 from .config import load_config
 from .errors import InputError
@@ -57,10 +57,6 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def cores() -> int:
-    return len(os.sched_getaffinity(0))
-
-
 def measure(fn: Callable[[], int]) -> tuple[float, float, int]:
     """Run fn (returns frames done); (fps, core-ms per frame, frames)."""
     wall, cpu = time.perf_counter(), time.process_time()
@@ -78,7 +74,7 @@ def machine_info(device: str) -> dict:
                 break
     except OSError:
         pass
-    info = {"cpu": cpu, "cores": cores(), "python": platform.python_version(), "av": av.__version__}
+    info = {"cpu": cpu, "cores": usable_cores(), "python": platform.python_version(), "av": av.__version__}
     import onnxruntime
     import torch
 
@@ -199,7 +195,7 @@ def run_bench(
     label = f"{best_backend}-{device}" + ("-int8" if best_prec == "int8" else "")
 
     # inference as the pipeline runs it, when that is several frames at once
-    workers, threads = plan_infer_workers("auto", device, False, cores())
+    workers, threads = plan_infer_workers("auto", device, False, usable_cores())
     if workers > 1:
         cfg = load_config(overrides={"cpu_precision": best_prec})
         options = BackendOptions.from_config(cfg, (h, w))
@@ -237,7 +233,7 @@ def run_bench(
                    and not r.name.endswith("_batch8"))
     stage_ms = infer_ms + sum(r.core_ms_per_frame for r in rows if r.name in ("decode", "preprocess",
                                                                                f"encode_{preset}"))
-    bound = cores() * 1000 / stage_ms
+    bound = usable_cores() * 1000 / stage_ms
     rows.append(Row("cpu_work_bound", "end_to_end", label, bound, stage_ms, None, None,
                     note="cores x 1000 / sum of the stages' core-ms per frame (the cheapest inference row)"))
 

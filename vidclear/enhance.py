@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
-from .backends.base import BackendOptions
+from .backends.base import BackendOptions, usable_cores
 from .backends.select import choose_backend
 from .config import Config
 from .errors import ConfigError
@@ -142,8 +141,7 @@ def run_enhance(
     options = BackendOptions.from_config(cfg, (info.height, info.width))
     try:
         backend_cls, device = choose_backend(cfg.backend, cfg.device)
-        workers, options.threads = plan_infer_workers(cfg.pipeline.infer_workers, device, live,
-                                                      len(os.sched_getaffinity(0)))
+        workers, options.threads = plan_infer_workers(cfg.pipeline.infer_workers, device, live, usable_cores())
         backend = backend_cls(spec, device, options)
         # The low-light stage runs one frame at a time: all cores, whatever the infer workers get.
         night_backend = backend_cls(night_spec, device, replace(options, threads=None)) if night_spec else None

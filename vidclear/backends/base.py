@@ -18,6 +18,11 @@ from ..config import TensorRTConfig
 from ..models.registry import ModelSpec
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity, not the machine's total)."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
 @dataclass
 class BackendOptions:
     """What a backend may want to know beyond the model: the frame size it will see, the batch."""
@@ -35,7 +40,7 @@ class BackendOptions:
 
     @property
     def cpu_threads(self) -> int:
-        return self.threads or max(1, len(os.sched_getaffinity(0)))
+        return self.threads or usable_cores()
 
 
 class Backend(ABC):
