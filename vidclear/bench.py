@@ -161,12 +161,17 @@ def run_bench(
     rows.append(Row("preprocess", "stage", None, fps, ms, peak_rss_mb=peak_rss_mb()))
 
     # inference, one backend at a time (their thread pools must not share the cores)
-    best: Optional[tuple[float, str, str]] = None
-    outputs = None
-    for name, cpu_prec in available_backends(device):
-        cfg = load_config(overrides={"cpu_precision": cpu_prec})
-        backend: Backend = BACKENDS[name](spec, device, BackendOptions.from_config(cfg, (h, w)))
+    def make_backend(name: str, cpu_prec: str, threads: Optional[int] = None) -> Backend:
+        options = BackendOptions.from_config(load_config(overrides={"cpu_precision": cpu_prec}), (h, w))
+        options.threads = threads
+        backend = BACKENDS[name](spec, device, options)
         backend.infer(pre[0][0][None, None])  # warm-up (and any export)
+        return backend
+
+    best: Optional[Row] = None  # the fastest inference row; its backend runs the end-to-end rows
+    outputs: list = []
+    for name, cpu_prec in available_backends(device):
+        backend = make_backend(name, cpu_prec)
         result: list[Frame] = []
 
         def infer() -> int:
@@ -178,7 +183,8 @@ def run_bench(
         psnr_note = None
         if cpu_prec == "int8" and quality and spec.task == "sr":
             psnr_note = int8_set5_psnr(spec, backend)
-        rows.append(Row(f"infer_{label}", "stage", label, fps, ms, psnr_note if psnr_note else our_psnr, peak_rss_mb()))
+        row = Row(f"infer_{label}", "stage", label, fps, ms, psnr_note if psnr_note else our_psnr, peak_rss_mb())
+        rows.append(row)
         if device == "cuda":
             batch8 = np.stack([p[0] for p in (pre * 8)[:8]])[:, None]
             backend.infer(batch8)
@@ -186,25 +192,19 @@ def run_bench(
             fps8, ms8, _ = measure(lambda: sum(backend.infer(batch8).shape[0] for _ in range(reps)))
             rows.append(Row(f"infer_{label}_batch8", "stage", label, fps8, ms8, our_psnr, peak_rss_mb(),
                             note="model only, batches of 8 frames"))
-        if best is None or fps > best[0]:
-            best, outputs = (fps, name, cpu_prec), [f.y for f in result]
+        if best is None or row.fps > best.fps:
+            best, best_backend, best_prec, outputs = row, name, cpu_prec, [f.y for f in result]
         del backend
         gc.collect()
-    assert best is not None and outputs is not None
-    _, best_backend, best_prec = best
-    label = f"{best_backend}-{device}" + ("-int8" if best_prec == "int8" else "")
+    assert best is not None
+    label = best.backend
 
     # inference as the pipeline runs it, when that is several frames at once
     workers, threads = plan_infer_workers("auto", device, False, usable_cores())
     if workers > 1:
-        cfg = load_config(overrides={"cpu_precision": best_prec})
-        options = BackendOptions.from_config(cfg, (h, w))
-        options.threads = threads
-        backend = BACKENDS[best_backend](spec, device, options)
-        backend.infer(pre[0][0][None, None])
+        backend = make_backend(best_backend, best_prec, threads)
         fps, ms, _ = measure(lambda: len(infer_stage(backend, pre, workers)))
-        rows.append(Row(f"infer_{label}_{workers}x{threads}t", "stage", label, fps, ms,
-                        rows[[r.backend for r in rows].index(label)].psnr_set5, peak_rss_mb(),
+        rows.append(Row(f"infer_{label}_{workers}x{threads}t", "stage", label, fps, ms, best.psnr_set5, peak_rss_mb(),
                         note=f"as the pipeline runs it: {workers} frames at once, {threads} threads each"))
         del backend
         gc.collect()
@@ -226,8 +226,8 @@ def run_bench(
         outcome = run_enhance(clip, Path(d) / "bench.mp4", cfg)
         cpu = time.process_time() - cpu
         pipe_ms = 1000 * cpu / max(outcome.frames, 1)
-    rows.append(Row("vidclear_pipeline", "end_to_end", label, outcome.result.fps, pipe_ms,
-                    rows[[r.backend for r in rows].index(label)].psnr_set5, peak_rss_mb()))
+    rows.append(Row("vidclear_pipeline", "end_to_end", label, outcome.result.fps, pipe_ms, best.psnr_set5,
+                    peak_rss_mb()))
     # the bound takes the cheapest way the chosen backend was measured to infer a frame
     infer_ms = min(r.core_ms_per_frame for r in rows if r.kind == "stage" and r.backend == label
                    and not r.name.endswith("_batch8"))
