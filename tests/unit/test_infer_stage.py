@@ -82,6 +82,14 @@ def test_frames_leave_in_order_with_their_own_pixels(workers):
     assert pool_threads() == []
 
 
+def test_pooled_busy_time_is_the_work_per_worker():
+    """The stage's own thread only waits on its pool; its busy time is the pool's work divided by the workers."""
+    infer = InferStage(SlowFirstBackend(), workers=2)
+    Pipeline([Frames(40), infer, Collect()], queue_size=2).run()
+    work = 20 * 0.02 + 20 * 0.001  # the sleeps of the 40 calls
+    assert work / 2 * 0.95 <= infer.stats.busy <= work / 2 * 1.9
+
+
 def test_an_error_in_a_worker_stops_the_run_and_names_the_stage():
     with pytest.raises(StageFailed, match="stage 'infer' failed: model broke at 7"):
         Pipeline([Frames(40), InferStage(SlowFirstBackend(fail_at=7), workers=2), Collect()], queue_size=2).run()

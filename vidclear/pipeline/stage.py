@@ -27,9 +27,12 @@ class StageStats:
     wait_in: float = 0.0  # seconds waiting for input
     wait_out: float = 0.0  # seconds blocked on a full output queue
     dropped: int = 0  # items dropped from this stage's output queue (live policy)
+    pooled: Optional[float] = None  # a stage that works on a pool: its work time per worker
 
     @property
     def busy(self) -> float:
+        if self.pooled is not None:  # the stage's own thread only waits on its pool
+            return self.pooled
         return max(0.0, self.wall - self.wait_in - self.wait_out)
 
 

@@ -199,6 +199,17 @@ class InferStage(Stage):
     def setup(self) -> None:
         if self.workers > 1:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="vidclear-infer")
+            self.stats.pooled = 0.0
+
+    def _pooled_infer(self, frames: list[Frame]) -> tuple[list[Frame], float]:
+        start = time.perf_counter()
+        return self.infer(frames), time.perf_counter() - start
+
+    def _collect(self, job: Future) -> list[Frame]:
+        """A finished job's frames; its time counts towards the stage's busy time (per worker)."""
+        frames, seconds = job.result()
+        self.stats.pooled = (self.stats.pooled or 0.0) + seconds / self.workers
+        return frames
 
     def infer(self, frames: list[Frame]) -> list[Frame]:
         if self.colour:
@@ -218,16 +229,16 @@ class InferStage(Stage):
             return frames
         if self._pool is None:
             return self.infer(frames)
-        self._pending.append(self._pool.submit(self.infer, frames))
+        self._pending.append(self._pool.submit(self._pooled_infer, frames))
         done: list[Frame] = []
         # In order: wait for the oldest while all workers are busy; pass on whatever is already finished.
         while self._pending and (len(self._pending) >= self.workers or self._pending[0].done()):
-            done += self._pending.popleft().result()
+            done += self._collect(self._pending.popleft())
         return done
 
     def finish(self) -> Iterable[Frame]:
         while self._pending:
-            yield from self._pending.popleft().result()
+            yield from self._collect(self._pending.popleft())
 
     def close(self, completed: bool) -> None:
         for job in self._pending:
