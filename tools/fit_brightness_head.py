@@ -44,6 +44,22 @@ def whole_images(data: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
     return [im for i, im in enumerate(images) if i % 10], [im for i, im in enumerate(images) if i % 10 == 0]
 
 
+def add_whole_image_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options both whole-image stages share (this one and tools/tune_lowlight_whole.py)."""
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--data", type=Path, default=DATA)
+
+
+def save_best(state: dict[str, torch.Tensor], out: Path, best_step: int | str, held_out: float, t0: float) -> None:
+    """Write the chosen weights and print one JSON line that names them (the card quotes its sha256)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, out)
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    print(json.dumps({"weights": str(out), "sha256": digest, "best_step": best_step,
+                      "held_out_psnr": round(held_out, 3), "seconds": round(time.time() - t0, 1)}), flush=True)
+
+
 def load_trunk(model: LowLightNet, path: Path) -> None:
     """Load everything but the head (an older file may hold a head of another shape)."""
     state = torch.load(path, map_location="cpu", weights_only=True)
@@ -92,9 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--weight-decay", type=float, default=1e-3)
     ap.add_argument("--shrink", type=int, default=2, help="score on images shrunk by this factor (speed)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--data", type=Path, default=DATA)
+    add_whole_image_arguments(ap)
     args = ap.parse_args(argv)
 
     seed_everything(args.seed, args.threads)
@@ -138,11 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"step {step}/{args.steps}  train PSNR {-loss.item():.2f}  held-out PSNR {v:.2f} dB  "
                   f"(best {best[0]:.2f} at {best[1]})", flush=True)
     head.load_state_dict(best[2])
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), args.out)
-    digest = hashlib.sha256(args.out.read_bytes()).hexdigest()
-    print(json.dumps({"weights": str(args.out), "sha256": digest, "best_step": best[1],
-                      "held_out_psnr": round(best[0], 3), "seconds": round(time.time() - t0, 1)}), flush=True)
+    save_best(model.state_dict(), args.out, best[1], best[0], t0)
     return 0
 
 

@@ -9,7 +9,9 @@ side, at half size to keep it quick on a CPU; the degradation acts per pixel,
 so its statistics do not change) with the wide ranges and minimises the mean
 of the per-image log MSE, i.e. maximises mean PSNR. One training image in ten
 is held out (4 degraded draws each); the weights of the best held-out step
-are kept.
+are kept. With --ema the running average of the weights is scored too (the
+plain PSNR hangs on one brightness multiplier, which single steps jolt), and
+whichever of the two scores best on the held-out images is kept.
 
     python tools/tune_lowlight_whole.py --init head_fitted.pt --out vidclear/models/weights/lowlight.pt
 """
@@ -18,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import hashlib
-import json
 import sys
 import time
 from pathlib import Path
@@ -32,8 +32,7 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.fit_brightness_head import whole_images  # noqa: E402
-from tools.train_lowlight import DATA  # noqa: E402
+from tools.fit_brightness_head import add_whole_image_arguments, save_best, whole_images  # noqa: E402
 from vidclear.models.lowlight import LowLightNet  # noqa: E402
 from vidclear.training.degrade import DegradeRanges, degrade  # noqa: E402
 from vidclear.training.loop import seed_everything  # noqa: E402
@@ -54,10 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--images", type=int, default=4, help="whole images per step")
     ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--ema", type=float, default=0.0,
+                    help="also score an exponential moving average of the weights with this decay (0: off)")
     ap.add_argument("--val-every", type=int, default=100)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--data", type=Path, default=DATA)
+    add_whole_image_arguments(ap)
     args = ap.parse_args(argv)
 
     seed_everything(args.seed, args.threads)
@@ -70,14 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     model = LowLightNet()
     model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True))
 
-    def held_out_psnr() -> float:
-        model.eval()
-        with torch.no_grad():
-            v = float(np.mean([-10 * np.log10(F.mse_loss(model(low), clean).item()) for low, clean in val]))
-        model.train()
-        return v
+    scorer = copy.deepcopy(model).eval()
 
-    best = (held_out_psnr(), 0, copy.deepcopy(model.state_dict()))
+    def held_out_psnr(state: dict[str, torch.Tensor]) -> float:
+        scorer.load_state_dict(state)
+        with torch.no_grad():
+            return float(np.mean([-10 * np.log10(F.mse_loss(scorer(low), clean).item()) for low, clean in val]))
+
+    ema = {k: v.detach().clone() for k, v in model.state_dict().items()} if args.ema else None
+    best = (held_out_psnr(model.state_dict()), 0, copy.deepcopy(model.state_dict()))
     print(f"tune_lowlight_whole: {len(train)} training images, {len(val)} held-out samples; "
           f"step 0 held-out PSNR {best[0]:.3f} dB", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
@@ -98,17 +98,22 @@ def main(argv: list[str] | None = None) -> int:
         loss.backward()
         opt.step()
         sched.step()
+        if ema is not None:
+            with torch.no_grad():
+                for k, v in model.state_dict().items():
+                    ema[k].lerp_(v, 1 - args.ema) if v.is_floating_point() else ema[k].copy_(v)
         if step % args.val_every == 0 or step == args.steps:
-            v = held_out_psnr()
-            if v > best[0]:
-                best = (v, step, copy.deepcopy(model.state_dict()))
-            print(f"step {step}/{args.steps}  train PSNR {-loss.item():.2f}  held-out PSNR {v:.3f} dB  "
-                  f"(best {best[0]:.3f} at {best[1]})  {step / (time.time() - t0):.2f} steps/s", flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(best[2], args.out)
-    digest = hashlib.sha256(args.out.read_bytes()).hexdigest()
-    print(json.dumps({"weights": str(args.out), "sha256": digest, "best_step": best[1],
-                      "held_out_psnr": round(best[0], 3), "seconds": round(time.time() - t0, 1)}), flush=True)
+            line = f"step {step}/{args.steps}  train PSNR {-loss.item():.2f}"
+            for label, state in (("held-out PSNR", model.state_dict()), ("EMA", ema)):
+                if state is None:
+                    continue
+                v = held_out_psnr(state)
+                if v > best[0]:
+                    best = (v, f"{step}{' EMA' if label == 'EMA' else ''}", copy.deepcopy(state))
+                line += f"  {label} {v:.3f} dB"
+            print(f"{line}  (best {best[0]:.3f} at {best[1]})  {step / (time.time() - t0):.2f} steps/s",
+                  flush=True)
+    save_best(best[2], args.out, best[1], best[0], t0)
     return 0
 
 

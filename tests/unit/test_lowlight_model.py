@@ -52,3 +52,42 @@ def test_head_objective_is_minus_the_mean_psnr():
     clean = [torch.full((3, 4, 4), 0.5), torch.full((3, 4, 4), 0.25)]
     samples = {"summary": torch.zeros(2, 16 + 32 + 48 + 1), "restored": [c + 0.1 for c in clean], "clean": clean}
     assert neg_mean_psnr(net, samples, [0, 1]).item() == pytest.approx(-20.0, abs=1e-4)  # MSE 0.01 -> 20 dB
+
+
+def _tiny_training_set(root):
+    """Ten 48x56 images in the layout tools/fit_brightness_head.whole_images reads (one held out)."""
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for i in range(10):
+        folder = root / "sr" / ("train_t91" if i < 5 else "train_bsd200")
+        folder.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / f"im{i}.png"), rng.integers(0, 256, (48, 56, 3), dtype=np.uint8))
+
+
+def test_whole_image_tuning_with_ema_is_deterministic_and_keeps_its_best(tmp_path, capsys):
+    import json
+    import re
+
+    from tools.tune_lowlight_whole import main as tune
+
+    _tiny_training_set(tmp_path)
+    torch.manual_seed(0)
+    init = tmp_path / "init.pt"
+    torch.save(LowLightNet().state_dict(), init)
+    lines = []
+    for run in ("a", "b"):  # the same file name: torch.save names its archive after it
+        args = ["--init", str(init), "--out", str(tmp_path / run / "lowlight.pt"), "--steps", "4", "--images", "2",
+                "--val-every", "2", "--ema", "0.5", "--threads", "1", "--data", str(tmp_path)]
+        assert tune(args) == 0
+        lines.append(capsys.readouterr().out.strip().splitlines())
+    untimed = [[re.sub(r"[\d.]+ steps/s", "", ln) for ln in run[:-1]] for run in lines]
+    assert untimed[0] == untimed[1]  # the same progress lines, but for the speed
+    first, second = (json.loads(run[-1]) for run in lines)
+    assert first["sha256"] == second["sha256"]  # the card's claim: same seed and threads, same weights
+    progress = [ln for ln in lines[0] if ln.startswith("step ")]
+    assert len(progress) == 2 and all("EMA" in ln for ln in progress)
+    best = max(float(x) for ln in lines[0][:-1] for x in re.findall(r"(?:held-out PSNR|EMA) (\d+\.\d+) dB", ln))
+    assert first["held_out_psnr"] == pytest.approx(best, abs=1e-3)
+    LowLightNet().load_state_dict(torch.load(tmp_path / "a" / "lowlight.pt", weights_only=True))  # a complete state dict
