@@ -200,7 +200,7 @@ register(
         build=LowLightNet,
         description="night enhancement: brightens, denoises and corrects colour casts (RGB)",
         weights="lowlight.pt",
-        sha256="b4fe8591283c12296227eb0aac626bde66014e24d8b7d98b927daca52bd538b6",
+        sha256="665f432b5479a029c99496013bb57fdb5321aae149d1839c8fd2c8e0911ff356",
         card="lowlight.md",
         channels=3,
         size_multiple=4,
