@@ -174,7 +174,7 @@ register(
         build=lambda: SRCNN(3),
         description="x3 reference network (slow: works at output resolution)",
         weights="srcnn_x3.pt",
-        sha256="aeafc4a91d4ef6c050cf3a2def169e2407e6da6cb85b8fefb267027675c32019",
+        sha256="ebfd096f6c80477e42d2893adb89ea01f4933aa0d3a9490072a8bab518698f3c",
         card="srcnn_x3.md",
     )
 )
