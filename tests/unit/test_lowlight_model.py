@@ -1,5 +1,6 @@
 """The low-light network: any frame size, both heads, and the head fit's trunk loading."""
 
+import re
 import sys
 
 import pytest
@@ -68,7 +69,6 @@ def _tiny_training_set(root):
 
 def test_whole_image_tuning_with_ema_is_deterministic_and_keeps_its_best(tmp_path, capsys):
     import json
-    import re
 
     from tools.tune_lowlight_whole import main as tune
 
@@ -91,3 +91,31 @@ def test_whole_image_tuning_with_ema_is_deterministic_and_keeps_its_best(tmp_pat
     best = max(float(x) for ln in lines[0][:-1] for x in re.findall(r"(?:held-out PSNR|EMA) (\d+\.\d+) dB", ln))
     assert first["held_out_psnr"] == pytest.approx(best, abs=1e-3)
     LowLightNet().load_state_dict(torch.load(tmp_path / "a" / "lowlight.pt", weights_only=True))  # a complete state dict
+
+
+def test_held_out_scoring_matches_gt_mean_scaling():
+    from tools.lowlight_heldout import score
+
+    class Halve(torch.nn.Module):
+        def forward(self, x):
+            return 0.5 * x
+
+    clean = torch.full((1, 3, 8, 8), 0.6)
+    plain, gtmean = score(Halve(), [(clean, clean)])
+    assert plain == pytest.approx(-10 * torch.log10(torch.tensor(0.09)).item(), abs=1e-3)  # error 0.3 everywhere
+    assert gtmean == pytest.approx(100.0)  # scaled back to the clean mean it is exact (MSE floor 1e-10)
+
+
+def test_held_out_tool_prints_a_row_per_weights_file(tmp_path, capsys):
+    from tools.lowlight_heldout import main as held_out
+
+    _tiny_training_set(tmp_path)
+    torch.manual_seed(0)
+    paths = [tmp_path / "a.pt", tmp_path / "b.pt"]
+    for p in paths:
+        torch.save(LowLightNet().state_dict(), p)
+    assert held_out([str(p) for p in paths] + ["--draws", "1", "--threads", "1", "--data", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1 held-out images x 1 draws")
+    rows = [ln for ln in out.splitlines() if ln.startswith(f"| {tmp_path}")]
+    assert len(rows) == 2 and all(len(re.findall(r"\d+\.\d{3} / \d+\.\d{3}", r)) == 2 for r in rows)
