@@ -90,7 +90,7 @@ def make_samples(model: LowLightNet, images: list[np.ndarray], draws: int, gen: 
 
 def neg_mean_psnr(model: LowLightNet, samples: dict, idx: list[int]) -> torch.Tensor:
     """-mean PSNR (dB) of the head's choice over the given samples (images of different sizes)."""
-    s = torch.exp(torch.tanh(model.brightness(samples["summary"][idx]))).view(-1)
+    s = model.multiplier(samples["summary"][idx])
     losses = []
     for j, i in enumerate(idx):
         out = (samples["restored"][i] * s[j]).clamp(0, 1)

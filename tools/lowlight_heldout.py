@@ -16,58 +16,38 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.fit_brightness_head import whole_images  # noqa: E402
-from tools.train_lowlight import DATA  # noqa: E402
-from tools.tune_lowlight_whole import half, to_tensor  # noqa: E402
+from tools.fit_brightness_head import add_whole_image_arguments, whole_images  # noqa: E402
+from tools.tune_lowlight_whole import held_out_samples, score  # noqa: E402
 from vidclear.models.lowlight import LowLightNet  # noqa: E402
-from vidclear.training.degrade import EVAL_RANGES, DegradeRanges, degrade  # noqa: E402
-
-
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    return -10 * float(np.log10(max(F.mse_loss(a, b).item(), 1e-10)))
-
-
-@torch.no_grad()
-def score(model: LowLightNet, samples: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[float, float]:
-    """Mean plain and GT-mean PSNR (the output scaled to the clean image's mean first, as vidclear eval does)."""
-    plain, gtmean = [], []
-    for low, clean in samples:
-        out = model(low).clamp(0, 1)
-        plain.append(psnr(out, clean))
-        gtmean.append(psnr((out * clean.mean() / out.mean().clamp_min(1e-6)).clamp(0, 1), clean))
-    return float(np.mean(plain)), float(np.mean(gtmean))
+from vidclear.training.degrade import EVAL_RANGES, DegradeRanges  # noqa: E402
+from vidclear.training.loop import seed_everything  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("weights", type=Path, nargs="+")
     ap.add_argument("--draws", type=int, default=4, help="degraded draws per held-out image")
-    ap.add_argument("--seed", type=int, default=123)
-    ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--data", type=Path, default=DATA)
+    add_whole_image_arguments(ap)
+    ap.set_defaults(seed=123)  # draws other than the tuning tool's own held-out draws (its seed is 0)
     args = ap.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    seed_everything(args.seed, args.threads)
 
     _, held_out = whole_images(args.data)
-    clean = [to_tensor(half(im)) for im in held_out]
     models = {}
     for path in args.weights:
         models[path] = LowLightNet().eval()
         models[path].load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    print(f"{len(clean)} held-out images x {args.draws} draws (seed {args.seed}); RGB PSNR dB, plain / GT-mean")
+    print(f"{len(held_out)} held-out images x {args.draws} draws (seed {args.seed}); RGB PSNR dB, plain / GT-mean")
     print("| weights | wide (training) ranges | evaluation set's parameters |\n|---|---|---|")
     rows = {path: [] for path in models}
     for ranges in (DegradeRanges(), EVAL_RANGES):
         gen = torch.Generator().manual_seed(args.seed)
-        samples = [(degrade(c, ranges, gen), c) for c in clean for _ in range(args.draws)]
+        samples = held_out_samples(held_out, ranges, args.draws, gen)
         for path, model in models.items():
             rows[path].append("{:.3f} / {:.3f}".format(*score(model, samples)))
     for path, cells in rows.items():

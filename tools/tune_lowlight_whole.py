@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -44,6 +45,27 @@ def half(img: np.ndarray) -> np.ndarray:
 
 def to_tensor(img: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None]
+
+
+def held_out_samples(images: list[np.ndarray], ranges: DegradeRanges, draws: int,
+                     gen: torch.Generator) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(dark, clean) pairs of the held-out images at half size, ``draws`` degradations of each."""
+    return [(degrade(c, ranges, gen), c) for c in (to_tensor(half(im)) for im in images) for _ in range(draws)]
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    return -10 * float(np.log10(max(F.mse_loss(a, b).item(), 1e-10)))
+
+
+@torch.no_grad()
+def score(model: nn.Module, samples: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[float, float]:
+    """Mean plain and GT-mean PSNR (the output scaled to the clean image's mean first, as vidclear eval does)."""
+    plain, gtmean = [], []
+    for low, clean in samples:
+        out = model(low).clamp(0, 1)
+        plain.append(psnr(out, clean))
+        gtmean.append(psnr((out * clean.mean() / out.mean().clamp_min(1e-6)).clamp(0, 1), clean))
+    return float(np.mean(plain)), float(np.mean(gtmean))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     train = [half(im) for im in train_imgs]
     ranges = DegradeRanges()
     gen = torch.Generator().manual_seed(args.seed)
-    val = [(degrade(c, ranges, gen), c) for c in (to_tensor(half(im)) for im in val_imgs) for _ in range(4)]
+    val = held_out_samples(val_imgs, ranges, 4, gen)
     model = LowLightNet()
     model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True))
 
@@ -73,8 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def held_out_psnr(state: dict[str, torch.Tensor]) -> float:
         scorer.load_state_dict(state)
-        with torch.no_grad():
-            return float(np.mean([-10 * np.log10(F.mse_loss(scorer(low), clean).item()) for low, clean in val]))
+        return score(scorer, val)[0]
 
     ema = {k: v.detach().clone() for k, v in model.state_dict().items()} if args.ema else None
     best = (held_out_psnr(model.state_dict()), 0, copy.deepcopy(model.state_dict()))

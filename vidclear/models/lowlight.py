@@ -82,10 +82,13 @@ class LowLightNet(nn.Module):
         restored, summary = self.restore(x)
         return self.apply_brightness(restored, summary)[..., :h, :w]
 
+    def multiplier(self, summary: torch.Tensor) -> torch.Tensor:
+        """The head's brightness multiplier per image, (N,), in exp(-1)..exp(1)."""
+        return torch.exp(torch.tanh(self.brightness(self.head_input(summary)))).view(-1)
+
     def apply_brightness(self, restored: torch.Tensor, summary: torch.Tensor) -> torch.Tensor:
-        """Scale the restored image by the head's multiplier, in exp(-1)..exp(1)."""
-        scale = torch.exp(torch.tanh(self.brightness(self.head_input(summary)))).view(-1, 1, 1, 1)
-        return (restored * scale).clamp(0.0, 1.0)
+        """Scale the restored image by the head's multiplier."""
+        return (restored * self.multiplier(summary).view(-1, 1, 1, 1)).clamp(0.0, 1.0)
 
     def restore(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The denoised, exposure-normalised image (padded) and the per-image summary the head reads."""
