@@ -14,6 +14,12 @@ plain PSNR hangs on one brightness multiplier, which single steps jolt), and
 whichever of the two scores best on the held-out images is kept.
 
     python tools/tune_lowlight_whole.py --init head_fitted.pt --out vidclear/models/weights/lowlight.pt
+
+On a CUDA device (--device cuda) the network and the degradation of the
+training crops run there (the noise then comes from a CUDA generator with the
+same seed, so a GPU run draws other noise than a CPU run; the crops and the
+held-out samples are the same). --max-seconds stops early, keeping the best
+weights so far, and says so: a guard for a time-limited machine, not a recipe.
 """
 
 from __future__ import annotations
@@ -62,7 +68,7 @@ def score(model: nn.Module, samples: list[tuple[torch.Tensor, torch.Tensor]]) ->
     """Mean plain and GT-mean PSNR (the output scaled to the clean image's mean first, as vidclear eval does)."""
     plain, gtmean = [], []
     for low, clean in samples:
-        out = model(low).clamp(0, 1)
+        out = model(low.to(clean.device)).clamp(0, 1)
         plain.append(psnr(out, clean))
         gtmean.append(psnr((out * clean.mean() / out.mean().clamp_min(1e-6)).clamp(0, 1), clean))
     return float(np.mean(plain)), float(np.mean(gtmean))
@@ -78,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ema", type=float, default=0.0,
                     help="also score an exponential moving average of the weights with this decay (0: off)")
     ap.add_argument("--val-every", type=int, default=100)
+    ap.add_argument("--device", default="cpu", help="where the network runs: cpu or cuda")
+    ap.add_argument("--max-seconds", type=float, default=0.0,
+                    help="stop after this long, keeping the best weights so far (0: no limit)")
     add_whole_image_arguments(ap)
     args = ap.parse_args(argv)
 
@@ -87,9 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     train = [half(im) for im in train_imgs]
     ranges = DegradeRanges()
     gen = torch.Generator().manual_seed(args.seed)
-    val = held_out_samples(val_imgs, ranges, 4, gen)
+    device = torch.device(args.device)
+    val = [(low.to(device), clean.to(device)) for low, clean in held_out_samples(val_imgs, ranges, 4, gen)]
     model = LowLightNet()
     model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True))
+    model.to(device)
+    if device.type != "cpu":  # training noise from a generator beside the images (held-out samples: as on the CPU)
+        gen = torch.Generator(device).manual_seed(args.seed)
 
     scorer = copy.deepcopy(model).eval()
 
@@ -99,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ema = {k: v.detach().clone() for k, v in model.state_dict().items()} if args.ema else None
     best = (held_out_psnr(model.state_dict()), 0, copy.deepcopy(model.state_dict()))
-    print(f"tune_lowlight_whole: {len(train)} training images, {len(val)} held-out samples; "
+    print(f"tune_lowlight_whole: {len(train)} training images, {len(val)} held-out samples, device {device}; "
           f"step 0 held-out PSNR {best[0]:.3f} dB", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.steps)
@@ -112,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             h, w = img.shape[:2]
             ch, cw = int(h * rng.uniform(0.6, 1.0)), int(w * rng.uniform(0.6, 1.0))
             y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
-            clean = to_tensor(img[y : y + ch, x : x + cw])
+            clean = to_tensor(img[y : y + ch, x : x + cw]).to(device)
             losses.append(10 * torch.log10(F.mse_loss(model(degrade(clean, ranges, gen)), clean) + 1e-10))
         loss = torch.stack(losses).mean()
         opt.zero_grad()
@@ -123,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
             with torch.no_grad():
                 for k, v in model.state_dict().items():
                     ema[k].lerp_(v, 1 - args.ema) if v.is_floating_point() else ema[k].copy_(v)
-        if step % args.val_every == 0 or step == args.steps:
+        out_of_time = bool(args.max_seconds) and time.time() - t0 > args.max_seconds
+        if step % args.val_every == 0 or step == args.steps or out_of_time:
             line = f"step {step}/{args.steps}  train PSNR {-loss.item():.2f}"
             for label, state in (("held-out PSNR", model.state_dict()), ("EMA", ema)):
                 if state is None:
@@ -134,7 +148,11 @@ def main(argv: list[str] | None = None) -> int:
                 line += f"  {label} {v:.3f} dB"
             print(f"{line}  (best {best[0]:.3f} at {best[1]})  {step / (time.time() - t0):.2f} steps/s",
                   flush=True)
-    save_best(best[2], args.out, best[1], best[0], t0)
+        if out_of_time:
+            print(f"tune_lowlight_whole: stopped at step {step} of {args.steps}: --max-seconds {args.max_seconds:g} "
+                  "passed (the schedule did not finish)", flush=True)
+            break
+    save_best({k: v.cpu() for k, v in best[2].items()}, args.out, best[1], best[0], t0)
     return 0
 
 

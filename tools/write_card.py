@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import platform
 import sys
 import time
@@ -27,6 +28,8 @@ from vidclear.evaluation.run import evaluate  # noqa: E402
 from vidclear.models.registry import get_model  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
+# CUDA figures of every model, from the one lent GPU machine (tools/gpu_session.sh).
+GPU_CHECK = ROOT / "docs" / "measurements" / "gpu_check_h100_2026-11-26.json"
 
 
 def cpu_fps(name: str, height: int, width: int, frames: int = 10) -> dict:
@@ -50,6 +53,24 @@ def cpu_fps(name: str, height: int, width: int, frames: int = 10) -> dict:
     return out
 
 
+def gpu_section(path: Path, model: str) -> list[str]:
+    """The card's GPU lines, from a tools/gpu_check.py JSON file (measured on a lent GPU machine)."""
+    data = json.loads(path.read_text())
+    rows = [r for r in data["rows"] if r["model"] == model]
+    if not rows:
+        return []
+    m = data["machine"]
+    lines = [f"## GPU speed and correctness ({m['gpu']}, torch {m['torch']}, `tools/gpu_check.py`, "
+             f"`{path.resolve().relative_to(ROOT).as_posix() if path.resolve().is_relative_to(ROOT) else path}`)", "",
+             "Frames/s through the PyTorch backend end to end (float32 frames from and to host memory), and the "
+             "network alone in brackets; the worst PSNR of its output against a float64 CPU reference.", ""]
+    for r in rows:
+        sizes = "; ".join(f"{k.replace(' b', ' batch ')}: {v['fps_end_to_end']:.0f} ({v['fps_network']:.0f})"
+                          for k, v in r.items() if isinstance(v, dict))
+        lines.append(f"- {r['precision']}, {r['psnr_vs_fp64']:.1f} dB from fp64: {sizes}.")
+    return lines
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model")
@@ -59,6 +80,8 @@ def main() -> int:
     ap.add_argument("--train-machine", default="the 2-core development CPU (no GPU)")
     ap.add_argument("--notes", default="")
     ap.add_argument("--fps-size", default="480x640", help="HxW for the CPU speed figure")
+    ap.add_argument("--gpu-check", type=Path, default=GPU_CHECK,
+                    help="tools/gpu_check.py JSON whose figures for this model the card quotes")
     args = ap.parse_args()
 
     spec = get_model(args.model)
@@ -106,6 +129,8 @@ def main() -> int:
         "",
         f"- ONNX Runtime: {fps['onnxruntime']:.1f} fps; PyTorch (channels_last): {fps['torch']:.1f} fps.",
     ]
+    if args.gpu_check and args.gpu_check.exists():
+        card += ["", *gpu_section(args.gpu_check, spec.name)]
     if args.notes:
         card += ["", "## Notes", "", args.notes]
     out = weights.with_suffix(".md")

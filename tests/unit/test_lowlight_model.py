@@ -119,3 +119,34 @@ def test_held_out_tool_prints_a_row_per_weights_file(tmp_path, capsys):
     assert out.startswith("1 held-out images x 1 draws")
     rows = [ln for ln in out.splitlines() if ln.startswith(f"| {tmp_path}")]
     assert len(rows) == 2 and all(len(re.findall(r"\d+\.\d{3} / \d+\.\d{3}", r)) == 2 for r in rows)
+
+
+def test_whole_image_tuning_stops_at_max_seconds_and_keeps_its_best(tmp_path, capsys):
+    import json
+
+    from tools.tune_lowlight_whole import main as tune
+
+    _tiny_training_set(tmp_path)
+    init = tmp_path / "init.pt"
+    torch.save(LowLightNet().state_dict(), init)
+    out = tmp_path / "lowlight.pt"
+    args = ["--init", str(init), "--out", str(out), "--steps", "50", "--images", "1", "--val-every", "25",
+            "--max-seconds", "0.001", "--threads", "1", "--data", str(tmp_path)]
+    assert tune(args) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-2] == ("tune_lowlight_whole: stopped at step 1 of 50: --max-seconds 0.001 passed "
+                         "(the schedule did not finish)")
+    assert lines[-3].startswith("step 1/50 ")  # the step it stopped at was scored
+    assert json.loads(lines[-1])["weights"] == str(out) and out.exists()
+
+
+def test_degradation_follows_its_generator_and_is_reproducible():
+    from vidclear.training.degrade import DegradeRanges, degrade
+
+    clean = torch.rand(2, 3, 16, 16)
+    a = degrade(clean, DegradeRanges(), torch.Generator().manual_seed(3))
+    b = degrade(clean, DegradeRanges(), torch.Generator().manual_seed(3))
+    c = degrade(clean, DegradeRanges(), torch.Generator().manual_seed(4))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert a.mean() < clean.mean() / 2  # dark
+    assert torch.equal(a, torch.round(a * 255) / 255)  # 8-bit levels

@@ -27,14 +27,17 @@ EVAL_RANGES = DegradeRanges((0.01, 0.06), (0.92, 1.08), (4e-4, 4e-4), (0.002, 0.
 
 
 def _uniform(n: int, lo: float, hi: float, gen: torch.Generator, log: bool = False) -> torch.Tensor:
-    u = torch.rand(n, generator=gen)
+    u = torch.rand(n, generator=gen, device=gen.device)
     if log:
         return torch.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
     return lo + u * (hi - lo)
 
 
 def degrade(clean: torch.Tensor, ranges: DegradeRanges, gen: torch.Generator) -> torch.Tensor:
-    """clean: (N,3,H,W) gamma-encoded RGB in [0,1] -> a dark, noisy 8-bit-quantised version."""
+    """clean: (N,3,H,W) gamma-encoded RGB in [0,1] -> a dark, noisy 8-bit-quantised version.
+
+    ``gen`` must live on ``clean``'s device (a CUDA generator for a CUDA image).
+    """
     n = clean.shape[0]
     gamma = _uniform(n, *ranges.gamma, gen).view(n, 1, 1, 1)
     lin = clean.clamp(0, 1) ** gamma
@@ -44,6 +47,6 @@ def degrade(clean: torch.Tensor, ranges: DegradeRanges, gen: torch.Generator) ->
     k = _uniform(n, *ranges.photon_scale, gen, log=True).view(n, 1, 1, 1)
     lin = torch.poisson(lin / k, generator=gen) * k
     sigma = _uniform(n, *ranges.read_noise, gen).view(n, 1, 1, 1)
-    lin = lin + sigma * torch.randn(lin.shape, generator=gen)
+    lin = lin + sigma * torch.randn(lin.shape, generator=gen, device=lin.device)
     out = lin.clamp(0, 1) ** (1 / gamma)
     return torch.round(out * 255) / 255
