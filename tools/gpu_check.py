@@ -21,7 +21,6 @@ import json
 import platform
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vidclear.backends.base import BackendOptions  # noqa: E402
+from vidclear.backends.base import BackendOptions, median_infer_seconds  # noqa: E402
 from vidclear.backends.torch_backend import MIN_FP16_PSNR_DB, TorchBackend  # noqa: E402
 from vidclear.models.registry import ModelSpec, get_model  # noqa: E402
 
@@ -63,18 +62,6 @@ def check(spec: ModelSpec, backend: TorchBackend, rng: np.random.Generator) -> d
         worst_rel = max(worst_rel, float(np.linalg.norm(out - ref) / np.linalg.norm(ref)))
         worst_psnr = min(worst_psnr, psnr_8bit(out, ref))
     return {"rel_error": worst_rel, "psnr_vs_fp64": float(worst_psnr), "finite": finite}
-
-
-def time_backend(backend: TorchBackend, x: np.ndarray, calls: int) -> float:
-    """Median seconds per infer call (it synchronises: the result is on the host)."""
-    for _ in range(5):
-        backend.infer(x)
-    times = []
-    for _ in range(calls):
-        t = time.perf_counter()
-        backend.infer(x)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 @torch.inference_mode()
@@ -123,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             for h, w in SIZES[spec.task]:
                 for batch in (1, 4):
                     x = rng.random((batch, spec.channels, h, w), dtype=np.float32)
-                    e2e = time_backend(backend, x, args.calls)
+                    e2e = median_infer_seconds(backend, x, args.calls, warmup=5)
                     net = time_network(backend, x, args.calls)
                     row[f"{w}x{h} b{batch}"] = {"fps_end_to_end": batch / e2e, "fps_network": batch / net}
             rows.append(row)

@@ -15,7 +15,6 @@ import hashlib
 import json
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vidclear.backends.base import usable_cores  # noqa: E402
+from vidclear.backends.base import median_infer_seconds, usable_cores  # noqa: E402
 from vidclear.evaluation.run import evaluate  # noqa: E402
 from vidclear.models.registry import get_model  # noqa: E402
 
@@ -42,13 +41,7 @@ def cpu_fps(name: str, height: int, width: int, frames: int = 10) -> dict:
     out = {}
     for cls in (OnnxRuntimeBackend, TorchBackend):  # one at a time: their thread pools fight (FIELD_NOTES 5)
         backend = cls(spec, "cpu")
-        backend.infer(x)
-        times = []
-        for _ in range(frames):
-            t = time.perf_counter()
-            backend.infer(x)
-            times.append(time.perf_counter() - t)
-        out[cls.name] = 1 / float(np.median(times))
+        out[cls.name] = 1 / median_infer_seconds(backend, x, frames)
         del backend
     return out
 

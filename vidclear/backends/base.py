@@ -8,6 +8,8 @@ optional runtimes import lazily so everything loads on a CPU-only machine.
 from __future__ import annotations
 
 import os
+import statistics
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import ClassVar, Optional
@@ -72,3 +74,16 @@ class Backend(ABC):
         if self.device == "cpu":
             info["threads"] = self.options.cpu_threads
         return info
+
+
+def median_infer_seconds(backend: Backend, batch: np.ndarray, calls: int, warmup: int = 1) -> float:
+    """Median wall seconds of ``backend.infer(batch)`` after ``warmup`` untimed calls (infer returns
+    host arrays, so on a GPU each call includes its copies and synchronisation)."""
+    for _ in range(warmup):
+        backend.infer(batch)
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        backend.infer(batch)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
