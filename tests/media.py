@@ -10,8 +10,9 @@ from typing import Optional, Sequence
 import av
 import numpy as np
 
+from vidclear.shared_data import SHARED_DATA
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 def shared_data(*parts: str) -> Path:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from vidclear.evaluation.opencv_peer import DATA, MODELS_DIR, run_peer  # noqa: E402
+from vidclear.evaluation.opencv_peer import MODELS_DIR, run_peer  # noqa: E402
+from vidclear.shared_data import SHARED_DATA  # noqa: E402
 
 
 def ours(scales: list[int], datasets: list[str]) -> dict:
@@ -34,7 +35,7 @@ def ours(scales: list[int], datasets: list[str]) -> dict:
                     continue
                 if not get_model(name).weights_path.exists():
                     continue
-                r = evaluate(name, DATA / "sr" / ds)
+                r = evaluate(name, SHARED_DATA / "sr" / ds)
                 results[f"{name}/{ds}"] = {"psnr": r.psnr, "ssim": r.ssim}
                 results[f"bicubic-x{scale}/{ds}"] = {"psnr": r.baseline_psnr, "ssim": r.baseline_ssim}
     return results

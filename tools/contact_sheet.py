@@ -19,8 +19,9 @@ sys.path.insert(0, str(ROOT))
 from vidclear.evaluation.run import rgb_model_enhancer  # noqa: E402
 from vidclear.evaluation.sr import list_images  # noqa: E402
 from vidclear.models.registry import get_model  # noqa: E402
+from vidclear.shared_data import SHARED_DATA  # noqa: E402
 
-LOWLIGHT = ROOT.parent / "shared" / "data" / "lowlight"
+LOWLIGHT = SHARED_DATA / "lowlight"
 DEFAULT_PICKS = [
     ("unpaired_lol_eval15_low3", "1"), ("unpaired_lol_eval15_low3", "22"), ("unpaired_lol_eval15_low3", "780"),
     ("unpaired_lime", "3"), ("unpaired_lime", "8"), ("unpaired_dicm", "05"), ("unpaired_dicm", "22"),

@@ -17,8 +17,6 @@ held-out step are kept.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import sys
 import time
 from pathlib import Path
@@ -30,34 +28,10 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.train_lowlight import DATA, load_rgb_float  # noqa: E402
-from vidclear.evaluation.sr import list_images  # noqa: E402
 from vidclear.models.lowlight import LowLightNet  # noqa: E402
 from vidclear.training.degrade import DegradeRanges, degrade  # noqa: E402
 from vidclear.training.loop import seed_everything  # noqa: E402
-
-
-def whole_images(data: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """T91 + BSD200 as float RGB: the training images, and the held-out tenth (every 10th, sorted)."""
-    paths = [p for f in ("train_t91", "train_bsd200") for p in list_images(data / "sr" / f)]
-    images = [load_rgb_float(p) for p in paths]
-    return [im for i, im in enumerate(images) if i % 10], [im for i, im in enumerate(images) if i % 10 == 0]
-
-
-def add_whole_image_arguments(ap: argparse.ArgumentParser) -> None:
-    """The options both whole-image stages share (this one and tools/tune_lowlight_whole.py)."""
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--data", type=Path, default=DATA)
-
-
-def save_best(state: dict[str, torch.Tensor], out: Path, best_step: int | str, held_out: float, t0: float) -> None:
-    """Write the chosen weights and print one JSON line that names them (the card quotes its sha256)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(state, out)
-    digest = hashlib.sha256(out.read_bytes()).hexdigest()
-    print(json.dumps({"weights": str(out), "sha256": digest, "best_step": best_step,
-                      "held_out_psnr": round(held_out, 3), "seconds": round(time.time() - t0, 1)}), flush=True)
+from vidclear.training.whole_images import add_whole_image_arguments, save_best, whole_images  # noqa: E402
 
 
 def load_trunk(model: LowLightNet, path: Path) -> None:

@@ -21,11 +21,10 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.fit_brightness_head import add_whole_image_arguments, whole_images  # noqa: E402
-from tools.tune_lowlight_whole import held_out_samples, score  # noqa: E402
 from vidclear.models.lowlight import LowLightNet  # noqa: E402
 from vidclear.training.degrade import EVAL_RANGES, DegradeRanges  # noqa: E402
 from vidclear.training.loop import seed_everything  # noqa: E402
+from vidclear.training.whole_images import add_whole_image_arguments, held_out_samples, score, whole_images  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -33,6 +32,7 @@ from vidclear.evaluation.lowlight import load_lowlight_pairs, score_lowlight  # 
 from vidclear.models.lowlight import LowLightNet  # noqa: E402
 from vidclear.training.degrade import DegradeRanges, degrade  # noqa: E402
 from vidclear.training.losses import L1SSIMLoss  # noqa: E402
+from vidclear.shared_data import SHARED_DATA  # noqa: E402
 from vidclear.training.loop import (  # noqa: E402
     Optimisation,
     add_run_arguments,
@@ -40,14 +40,7 @@ from vidclear.training.loop import (  # noqa: E402
     prepare_run,
     save_checkpoint,
 )
-
-DATA = ROOT.parent / "shared" / "data"
-
-
-def load_rgb_float(path: Path) -> np.ndarray:
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB).astype(np.float32) / 255
-
+from vidclear.training.whole_images import load_rgb_float  # noqa: E402
 
 class CleanPatches:
     def __init__(self, folders: list[Path], patch: int, seed: int, brightness: float = 0.2) -> None:
@@ -89,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--head", choices=("linear", "mlp"), default="linear",
                     help="brightness head during patch training (the shipped one is fitted afterwards on whole "
                          "images by tools/fit_brightness_head.py)")
-    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--data", type=Path, default=SHARED_DATA)
     add_run_arguments(ap, ckpt_every=500)
     args = ap.parse_args(argv)
 

@@ -30,6 +30,7 @@ from vidclear.evaluation.matlab_resize import imresize  # noqa: E402
 from vidclear.evaluation.sr import list_images, load_pairs, make_pair, read_rgb, score_sr  # noqa: E402
 from vidclear.models.espcn import ESPCN  # noqa: E402
 from vidclear.models.srcnn import SRCNN  # noqa: E402
+from vidclear.shared_data import SHARED_DATA  # noqa: E402
 from vidclear.training.losses import L1SSIMLoss  # noqa: E402
 from vidclear.training.loop import (  # noqa: E402
     Optimisation,
@@ -39,7 +40,7 @@ from vidclear.training.loop import (  # noqa: E402
     save_checkpoint,
 )
 
-DATA = ROOT.parent / "shared" / "data" / "sr"
+DATA = SHARED_DATA / "sr"
 
 
 class PatchSampler:

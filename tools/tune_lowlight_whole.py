@@ -30,48 +30,25 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.fit_brightness_head import add_whole_image_arguments, save_best, whole_images  # noqa: E402
 from vidclear.models.lowlight import LowLightNet  # noqa: E402
 from vidclear.training.degrade import DegradeRanges, degrade  # noqa: E402
 from vidclear.training.loop import seed_everything  # noqa: E402
-
-
-def half(img: np.ndarray) -> np.ndarray:
-    return cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA)
-
-
-def to_tensor(img: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None]
-
-
-def held_out_samples(images: list[np.ndarray], ranges: DegradeRanges, draws: int,
-                     gen: torch.Generator) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """(dark, clean) pairs of the held-out images at half size, ``draws`` degradations of each."""
-    return [(degrade(c, ranges, gen), c) for c in (to_tensor(half(im)) for im in images) for _ in range(draws)]
-
-
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    return -10 * float(np.log10(max(F.mse_loss(a, b).item(), 1e-10)))
-
-
-@torch.no_grad()
-def score(model: nn.Module, samples: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[float, float]:
-    """Mean plain and GT-mean PSNR (the output scaled to the clean image's mean first, as vidclear eval does)."""
-    plain, gtmean = [], []
-    for low, clean in samples:
-        out = model(low.to(clean.device)).clamp(0, 1)
-        plain.append(psnr(out, clean))
-        gtmean.append(psnr((out * clean.mean() / out.mean().clamp_min(1e-6)).clamp(0, 1), clean))
-    return float(np.mean(plain)), float(np.mean(gtmean))
+from vidclear.training.whole_images import (  # noqa: E402
+    add_whole_image_arguments,
+    half,
+    held_out_samples,
+    save_best,
+    score,
+    to_tensor,
+    whole_images,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

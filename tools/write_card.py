@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 from vidclear.backends.base import median_infer_seconds, usable_cores  # noqa: E402
 from vidclear.evaluation.run import evaluate  # noqa: E402
 from vidclear.models.registry import get_model  # noqa: E402
+from vidclear.shared_data import SHARED_DATA  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data"
 # CUDA figures of every model, from the one lent GPU machine (tools/gpu_session.sh).
 GPU_CHECK = ROOT / "docs" / "measurements" / "gpu_check_h100_2026-11-26.json"
 
@@ -82,7 +82,7 @@ def main() -> int:
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()
     rows = []
     if spec.task == "lowlight":
-        r = evaluate(spec.name, DATA / "lowlight" / "synthetic_set14")
+        r = evaluate(spec.name, SHARED_DATA / "lowlight" / "synthetic_set14")
         rows.append(
             f"| synthetic_set14 (RGB) | {r.psnr:.3f} / {r.ssim:.4f} | {r.extra['psnr_gtmean']:.3f} / "
             f"{r.extra['ssim_gtmean']:.4f} | {r.baseline_psnr:.2f} / {r.baseline_ssim:.4f} |"
@@ -90,7 +90,7 @@ def main() -> int:
         table = ["| set | PSNR / SSIM | GT-mean PSNR / SSIM | low input |", "|---|---|---|---|", *rows]
     else:
         for ds in ("set5", "set14"):
-            r = evaluate(spec.name, DATA / "sr" / ds)
+            r = evaluate(spec.name, SHARED_DATA / "sr" / ds)
             rows.append(f"| {ds} x{spec.scale} | {r.psnr:.2f} / {r.ssim:.4f} | {r.baseline_psnr:.2f} / {r.baseline_ssim:.4f} |")
         table = ["| set | ours Y PSNR / SSIM | bicubic (MATLAB) |", "|---|---|---|", *rows]
     h, w = (int(v) for v in args.fps_size.split("x"))

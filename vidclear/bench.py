@@ -35,10 +35,11 @@ from .errors import InputError
 from .frame import Frame, float_to_luma, luma_to_float, merge_planes, split_planes, upscale_chroma
 from .models.registry import get_model
 from .pipeline.stages import InferStage, plan_infer_workers
+from .shared_data import SHARED_DATA
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "clips" / "car_traffic_small_640x360.mp4"
+DEFAULT_CLIP = SHARED_DATA / "clips" / "car_traffic_small_640x360.mp4"
 
 
 @dataclass

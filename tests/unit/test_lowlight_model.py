@@ -94,7 +94,7 @@ def test_whole_image_tuning_with_ema_is_deterministic_and_keeps_its_best(tmp_pat
 
 
 def test_held_out_scoring_matches_gt_mean_scaling():
-    from tools.tune_lowlight_whole import score
+    from vidclear.training.whole_images import score
 
     class Halve(torch.nn.Module):
         def forward(self, x):

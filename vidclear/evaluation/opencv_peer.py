@@ -17,9 +17,10 @@ import venv
 from pathlib import Path
 from typing import Any
 
+from ..shared_data import SHARED_DATA
+
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT.parent / "shared" / "data"
-MODELS_DIR = DATA / "baselines" / "opencv_superres"
+MODELS_DIR = SHARED_DATA / "baselines" / "opencv_superres"
 PEER_VENV = Path(os.environ.get("VIDCLEAR_OPENCV_VENV", ROOT / ".venv-opencv"))
 PEER_REQUIREMENT = "opencv-contrib-python-headless>=4.8,<5"
 
@@ -73,7 +74,7 @@ def score(algos: list[str], scales: list[int], datasets: list[str]) -> dict:
             sr = _model(algo, scale)
             for ds in datasets:
                 ps, ss = [], []
-                for path in list_images(DATA / "sr" / ds):
+                for path in list_images(SHARED_DATA / "sr" / ds):
                     hr = modcrop(read_rgb(path), scale)
                     grey = hr.ndim == 2
                     rgb = np.dstack([hr] * 3) if grey else hr

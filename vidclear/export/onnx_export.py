@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import VidclearError
 from ..models.registry import ModelSpec
+from ..shared_data import SHARED_DATA
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def default_onnx_path(spec: ModelSpec, precision: Precision) -> Path:
 def sample_input(channels: int = 1, height: int = 64, width: int = 80) -> np.ndarray:
     """(1, channels, H, W): a real image (luma, or darkened RGB) when the shared data
     is present, else a textured pattern."""
-    set5 = Path(__file__).resolve().parents[3] / "shared" / "data" / "sr" / "set5" / "butterfly.png"
+    set5 = SHARED_DATA / "sr" / "set5" / "butterfly.png"
     if set5.exists():
         import cv2
 
@@ -142,7 +143,7 @@ def calibration_batches(spec: ModelSpec, count: int = 24, size: int = 96, seed: 
 
     from ..evaluation.sr import list_images
 
-    train = Path(__file__).resolve().parents[3] / "shared" / "data" / "sr" / "train_t91"
+    train = SHARED_DATA / "sr" / "train_t91"
     if not train.is_dir():
         raise VidclearError(f"INT8 calibration needs the training images in {train}")
     rng = np.random.default_rng(seed)
