@@ -200,7 +200,7 @@ register(
         build=LowLightNet,
         description="night enhancement: brightens, denoises and corrects colour casts (RGB)",
         weights="lowlight.pt",
-        sha256="665f432b5479a029c99496013bb57fdb5321aae149d1839c8fd2c8e0911ff356",
+        sha256="5f9e2dbc1ee67d0332892386f6277cd0cfae660c134d2c4bc6ab59015757616d",
         card="lowlight.md",
         channels=3,
         size_multiple=4,
