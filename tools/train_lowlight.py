@@ -31,8 +31,8 @@ from vidclear.evaluation.sr import list_images  # noqa: E402
 from vidclear.evaluation.lowlight import load_lowlight_pairs, score_lowlight  # noqa: E402
 from vidclear.models.lowlight import LowLightNet  # noqa: E402
 from vidclear.training.degrade import DegradeRanges, degrade  # noqa: E402
-from vidclear.training.losses import L1SSIMLoss  # noqa: E402
 from vidclear.shared_data import SHARED_DATA  # noqa: E402
+from vidclear.training.losses import L1SSIMLoss  # noqa: E402
 from vidclear.training.loop import (  # noqa: E402
     Optimisation,
     add_run_arguments,
@@ -41,6 +41,7 @@ from vidclear.training.loop import (  # noqa: E402
     save_checkpoint,
 )
 from vidclear.training.whole_images import load_rgb_float  # noqa: E402
+
 
 class CleanPatches:
     def __init__(self, folders: list[Path], patch: int, seed: int, brightness: float = 0.2) -> None:

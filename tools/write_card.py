@@ -53,8 +53,9 @@ def gpu_section(path: Path, model: str) -> list[str]:
     if not rows:
         return []
     m = data["machine"]
+    shown = path.resolve().relative_to(ROOT) if path.resolve().is_relative_to(ROOT) else path
     lines = [f"## GPU speed and correctness ({m['gpu']}, torch {m['torch']}, `tools/gpu_check.py`, "
-             f"`{path.resolve().relative_to(ROOT).as_posix() if path.resolve().is_relative_to(ROOT) else path}`)", "",
+             f"`{shown.as_posix()}`)", "",
              "Frames/s through the PyTorch backend end to end (float32 frames from and to host memory), and the "
              "network alone in brackets; the worst PSNR of its output against a float64 CPU reference.", ""]
     for r in rows:

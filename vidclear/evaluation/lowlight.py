@@ -28,7 +28,8 @@ class LowLightPair:
     high: np.ndarray  # uint8 RGB
 
 
-def _read(path: Path) -> np.ndarray:
+def read_rgb_color(path: Path) -> np.ndarray:
+    """RGB uint8 with three channels (grey files are expanded), or a clear error."""
     img = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if img is None:
         raise ValueError(f"cannot read image {path}")
@@ -45,7 +46,7 @@ def load_lowlight_pairs(folder: str | Path) -> list[LowLightPair]:
         candidates = [p for p in high_dir.iterdir() if p.stem == low_path.stem]
         if not candidates:
             raise FileNotFoundError(f"no ground truth for {low_path.name} in {high_dir}")
-        pairs.append(LowLightPair(low_path.stem, _read(low_path).astype(np.float32) / 255, _read(candidates[0])))
+        pairs.append(LowLightPair(low_path.stem, read_rgb_color(low_path).astype(np.float32) / 255, read_rgb_color(candidates[0])))
     return pairs
 
 

@@ -22,14 +22,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..evaluation.lowlight import read_rgb_color
 from ..evaluation.sr import list_images
 from ..shared_data import SHARED_DATA
 from .degrade import DegradeRanges, degrade
 
 
 def load_rgb_float(path: Path) -> np.ndarray:
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB).astype(np.float32) / 255
+    return read_rgb_color(path).astype(np.float32) / 255
 
 
 def whole_images(data: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
