@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,6 +33,8 @@ class RtspServer:
         self.mode, self.args = mode, list(args)
         self.port = port or free_port()
         self.proc: subprocess.Popen | None = None
+        # stderr goes to a file, not a pipe nobody reads: GStreamer warnings could fill a pipe and block the server
+        self.log = tempfile.TemporaryFile("w+")
 
     @property
     def url(self) -> str:
@@ -42,14 +45,24 @@ class RtspServer:
             pytest.fail(MISSING)
         self.proc = subprocess.Popen(
             [SYSTEM_PYTHON, str(HERE / "gst_rtsp_server.py"), self.mode, "--port", str(self.port), *self.args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE, stderr=self.log, text=True,
         )
         line = self.proc.stdout.readline()
         if not line.startswith("READY"):
-            err = self.proc.stderr.read() if self.proc.poll() is not None else ""
             self.kill()
-            pytest.fail(f"RTSP {self.mode} server did not start: {line!r} {err[-500:]}\n{MISSING}")
+            pytest.fail(f"RTSP {self.mode} server did not start: {line!r} {self.stderr_tail()}\n{MISSING}")
         return self
+
+    def stderr_tail(self, chars: int = 1500) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()[-chars:]
+
+    def state(self) -> str:
+        """For failure messages: is the server still up, and what did it print."""
+        rc = self.proc.poll() if self.proc else None
+        return f"RTSP {self.mode} server on port {self.port}: {'running' if rc is None else f'exited {rc}'}; " \
+               f"stderr: {self.stderr_tail()!r}"
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -48,7 +48,9 @@ def main() -> int:
                 "rtph264pay name=pay0 pt=96 config-interval=1 )"
             )
         factory.set_launch(launch)
-        factory.set_shared(True)
+        # one pipeline per client: with a shared media, two clients connecting at once can abort the server
+        # (gst-rtsp-server 1.22: "gst_rtsp_media_get_rates: assertion failed"), seen in the credentials test
+        factory.set_shared(False)
     else:
         factory.set_launch(f"( rtph264depay name=depay0 ! h264parse ! matroskamux ! filesink location={args.out} sync=false )")
         factory.set_transport_mode(GstRtspServer.RTSPTransportMode.RECORD)

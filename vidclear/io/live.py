@@ -72,6 +72,7 @@ class LiveSource:
         self.audio_stream = None
         self.on_audio_packet = None
         self._t0 = time.monotonic()
+        self._opened_at = self._t0  # when the current connection opened (for telling stalls)
         self._size: Optional[tuple[int, int]] = None
         try:
             self._open()
@@ -98,6 +99,7 @@ class LiveSource:
             self.container.close()
             raise InputError(f"live source {self.name} has no video stream")
         self.stats.connected = True
+        self._opened_at = time.monotonic()
         cc = self.container.streams.video[0].codec_context
         if self._size is None and cc.width and cc.height:
             self._size = (cc.width, cc.height)
@@ -181,12 +183,20 @@ class LiveSource:
                         yield self._fit(frame), now
                         if self.stop.is_set():
                             return
-            except TimeoutError:
-                why = f"no frame for {self.stall_timeout:g} s (stalled)"
             except (av.error.FFmpegError, OSError, EOFError) as e:
-                why = f"read failed: {getattr(e, 'strerror', None) or e}"
+                why = self._read_failure(e)
             if self.stop.is_set() or not self._reconnect(why):
                 return
+
+    def _read_failure(self, e: Exception) -> str:
+        """Why a read ended, for the log. PyAV reports its read timeout as TimeoutError, but when the
+        interrupt lands inside FFmpeg's RTSP demuxer the error comes out as "Immediate exit requested"
+        or "Input/output error" (seen on a loaded CPU and against a stopped server). So a stall is also
+        told by our own clock: any read error after no frame for (about) stall_timeout is the watchdog."""
+        silent = time.monotonic() - max(self.stats.last_frame or 0.0, self._opened_at)
+        if isinstance(e, TimeoutError) or (not isinstance(e, EOFError) and silent >= 0.9 * self.stall_timeout):
+            return f"no frame for {silent:.1f} s (stalled; stall_timeout {self.stall_timeout:g} s)"
+        return f"read failed: {getattr(e, 'strerror', None) or e}"
 
     def pts(self, captured: float) -> int:
         return int(round((captured - self._t0) / LIVE_TIME_BASE))
