@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vidclear.evaluation.sr import list_images  # noqa: E402
-from vidclear.evaluation.lowlight import load_lowlight_pairs, score_lowlight  # noqa: E402
+from vidclear.evaluation.lowlight import load_lowlight_pairs, read_rgb_float, score_lowlight  # noqa: E402
 from vidclear.models.lowlight import LowLightNet  # noqa: E402
 from vidclear.training.degrade import DegradeRanges, degrade  # noqa: E402
 from vidclear.shared_data import SHARED_DATA  # noqa: E402
@@ -40,7 +40,6 @@ from vidclear.training.loop import (  # noqa: E402
     prepare_run,
     save_checkpoint,
 )
-from vidclear.training.whole_images import load_rgb_float  # noqa: E402
 
 
 class CleanPatches:
@@ -48,7 +47,7 @@ class CleanPatches:
         self.patch = patch
         self.brightness = brightness
         self.rng = np.random.default_rng(seed)
-        self.images = [load_rgb_float(p) for f in folders for p in list_images(f)]
+        self.images = [read_rgb_float(p) for f in folders for p in list_images(f)]
         self.images = [im for im in self.images if min(im.shape[:2]) >= patch]
         areas = np.array([im.shape[0] * im.shape[1] for im in self.images], np.float64)
         self.weights = areas / areas.sum()

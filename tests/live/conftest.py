@@ -19,3 +19,4 @@ def rtsp_servers():
     yield make
     for s in started:
         s.kill()
+        s.log.close()

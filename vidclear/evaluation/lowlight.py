@@ -36,6 +36,11 @@ def read_rgb_color(path: Path) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
+def read_rgb_float(path: Path) -> np.ndarray:
+    """RGB float32 in [0, 1]: how the low-light network takes an image (evaluation and training)."""
+    return read_rgb_color(path).astype(np.float32) / 255
+
+
 def load_lowlight_pairs(folder: str | Path) -> list[LowLightPair]:
     folder = Path(folder)
     low_dir, high_dir = folder / "low", folder / "high"
@@ -46,7 +51,7 @@ def load_lowlight_pairs(folder: str | Path) -> list[LowLightPair]:
         candidates = [p for p in high_dir.iterdir() if p.stem == low_path.stem]
         if not candidates:
             raise FileNotFoundError(f"no ground truth for {low_path.name} in {high_dir}")
-        pairs.append(LowLightPair(low_path.stem, read_rgb_color(low_path).astype(np.float32) / 255, read_rgb_color(candidates[0])))
+        pairs.append(LowLightPair(low_path.stem, read_rgb_float(low_path), read_rgb_color(candidates[0])))
     return pairs
 
 

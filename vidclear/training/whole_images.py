@@ -22,20 +22,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..evaluation.lowlight import read_rgb_color
+from ..evaluation.lowlight import read_rgb_float
 from ..evaluation.sr import list_images
 from ..shared_data import SHARED_DATA
 from .degrade import DegradeRanges, degrade
 
 
-def load_rgb_float(path: Path) -> np.ndarray:
-    return read_rgb_color(path).astype(np.float32) / 255
-
-
 def whole_images(data: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """T91 + BSD200 as float RGB: the training images, and the held-out tenth (every 10th, sorted)."""
     paths = [p for f in ("train_t91", "train_bsd200") for p in list_images(data / "sr" / f)]
-    images = [load_rgb_float(p) for p in paths]
+    images = [read_rgb_float(p) for p in paths]
     return [im for i, im in enumerate(images) if i % 10], [im for i, im in enumerate(images) if i % 10 == 0]
 
 
