@@ -5,8 +5,9 @@ The patch stages learn to restore (L1 + SSIM on 64-128 px patches) and
 tools/fit_brightness_head.py fits the brightness head on whole images with the
 trunk frozen. This stage lets the trunk and head adapt to each other on whole
 scenes: each step darkens 4 training images (random crops of 60-100% of each
-side, at half size to keep it quick on a CPU; the degradation acts per pixel,
-so its statistics do not change) with the wide ranges and minimises the mean
+side, at half size to keep it quick on a CPU, or with --size full at the size
+the evaluation uses; the degradation acts per pixel, so its statistics do not
+change) with the wide ranges and minimises the mean
 of the per-image log MSE, i.e. maximises mean PSNR. One training image in ten
 is held out (4 degraded draws each); the weights of the best held-out step
 are kept. With --ema the running average of the weights is scored too (the
@@ -41,8 +42,9 @@ from vidclear.models.lowlight import LowLightNet  # noqa: E402
 from vidclear.training.degrade import DegradeRanges, degrade  # noqa: E402
 from vidclear.training.loop import seed_everything  # noqa: E402
 from vidclear.training.whole_images import (  # noqa: E402
+    add_size_argument,
     add_whole_image_arguments,
-    half,
+    at_size,
     held_out_samples,
     save_best,
     score,
@@ -65,16 +67,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-seconds", type=float, default=0.0,
                     help="stop after this long, keeping the best weights so far (0: no limit)")
     add_whole_image_arguments(ap)
+    add_size_argument(ap)
     args = ap.parse_args(argv)
 
     seed_everything(args.seed, args.threads)
     t0 = time.time()
     train_imgs, val_imgs = whole_images(args.data)
-    train = [half(im) for im in train_imgs]
+    train = [at_size(im, args.size) for im in train_imgs]
     ranges = DegradeRanges()
     gen = torch.Generator().manual_seed(args.seed)
     device = torch.device(args.device)
-    val = [(low.to(device), clean.to(device)) for low, clean in held_out_samples(val_imgs, ranges, 4, gen)]
+    val = [(low.to(device), clean.to(device)) for low, clean in held_out_samples(val_imgs, ranges, 4, gen, args.size)]
     model = LowLightNet()
     model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True))
     model.to(device)
@@ -89,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ema = {k: v.detach().clone() for k, v in model.state_dict().items()} if args.ema else None
     best = (held_out_psnr(model.state_dict()), 0, copy.deepcopy(model.state_dict()))
-    print(f"tune_lowlight_whole: {len(train)} training images, {len(val)} held-out samples, device {device}; "
+    print(f"tune_lowlight_whole: {len(train)} training images, {len(val)} held-out samples ({args.size} size), "
+          f"device {device}; "
           f"step 0 held-out PSNR {best[0]:.3f} dB", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.steps)

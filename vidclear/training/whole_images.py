@@ -4,8 +4,11 @@ The brightness a scene should have is a property of the whole image, so the
 head fit (tools/fit_brightness_head.py), the whole-image tuning
 (tools/tune_lowlight_whole.py) and the held-out comparison
 (tools/lowlight_heldout.py) all work on whole T91 + BSD200 images with the same
-held-out tenth, the same half-size samples and the same scoring; they share
-them from here.
+held-out tenth, the same samples and the same scoring; they share them from
+here. The evaluation runs on whole images at full size; the CPU recipe tunes on
+half-size ones (a quarter of the pixels), which leaves the brightness head
+reading features of a finer scale than it meets in use: a GPU can afford full
+size (``--size full``).
 """
 
 from __future__ import annotations
@@ -35,7 +38,15 @@ def whole_images(data: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
     return [im for i, im in enumerate(images) if i % 10], [im for i, im in enumerate(images) if i % 10 == 0]
 
 
-def half(img: np.ndarray) -> np.ndarray:
+SIZES = ("half", "full")
+
+
+def at_size(img: np.ndarray, size: str) -> np.ndarray:
+    """The image at the size a whole-image stage works on: ``full``, or ``half`` (area-averaged)."""
+    if size == "full":
+        return img
+    if size != "half":
+        raise ValueError(f"size must be one of {SIZES}, not {size!r}")
     return cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA)
 
 
@@ -43,10 +54,11 @@ def to_tensor(img: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None]
 
 
-def held_out_samples(images: list[np.ndarray], ranges: DegradeRanges, draws: int,
-                     gen: torch.Generator) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """(dark, clean) pairs of the held-out images at half size, ``draws`` degradations of each."""
-    return [(degrade(c, ranges, gen), c) for c in (to_tensor(half(im)) for im in images) for _ in range(draws)]
+def held_out_samples(images: list[np.ndarray], ranges: DegradeRanges, draws: int, gen: torch.Generator,
+                     size: str = "half") -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(dark, clean) pairs of the held-out images at ``size``, ``draws`` degradations of each."""
+    return [(degrade(c, ranges, gen), c) for c in (to_tensor(at_size(im, size)) for im in images)
+            for _ in range(draws)]
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -69,6 +81,12 @@ def add_whole_image_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--data", type=Path, default=SHARED_DATA)
+
+
+def add_size_argument(ap: argparse.ArgumentParser) -> None:
+    """--size for the tools that run whole images through the network at a chosen size."""
+    ap.add_argument("--size", choices=SIZES, default="half",
+                    help="work on whole images at half size (the CPU recipe) or at full size, as evaluated")
 
 
 def save_best(state: dict[str, torch.Tensor], out: Path, best_step: int | str, held_out: float, t0: float) -> None:
