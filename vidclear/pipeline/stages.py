@@ -128,11 +128,14 @@ def drop_stale(frames: list[Frame], max_age: Optional[float]) -> tuple[list[Fram
 
 def run_rgb_model(backend: Backend, frames: list[Frame]) -> None:
     """Run a colour model on frames: YUV -> RGB -> model -> YUV, planes replaced in place."""
-    matrix = matrix_for(frames[0].y.shape[0])
-    batch = np.stack([yuv_to_rgb(f.y, f.u, f.v, matrix).transpose(2, 0, 1) for f in frames])
+    h, w = frames[0].y.shape
+    matrix = matrix_for(h)
+    batch = np.empty((len(frames), 3, h, w), np.float32)
+    for frame, rgb in zip(frames, batch):
+        yuv_to_rgb(frame.y, frame.u, frame.v, matrix, out=rgb)
     out = backend.infer(batch)
     for frame, rgb in zip(frames, out):
-        frame.y, frame.u, frame.v = rgb_to_yuv(rgb.transpose(1, 2, 0), matrix)
+        frame.y, frame.u, frame.v = rgb_to_yuv(rgb, matrix)
 
 
 class LowLightStage(Stage):
