@@ -16,6 +16,9 @@ run enhance "$car" "$out/car_x3.mp4" --model espcn-x3 --device "$device" --max-f
     --summary-json "$out/car_x3.json"
 run enhance "$pets" "$out/pets_night_x2.mp4" --config configs/night-x2.yaml --device "$device" \
     --max-frames "$frames" --summary-json "$out/pets_night_x2.json"
+# night mode on a 1080p input: the x3 output of the car clip
+run enhance "$out/car_x3.mp4" "$out/car_x3_lowlight.mp4" --model lowlight --device "$device" \
+    --max-frames "$frames" --summary-json "$out/car_x3_lowlight.json"
 run bench --device "$device" --model espcn-x3 --frames $((frames < 120 ? frames : 120)) --no-peers --json "$out/bench_cuda.json" \
     --markdown "$out/bench_cuda.md"
 rm -f "$out"/*.mp4  # the videos stay there; their summaries come back
