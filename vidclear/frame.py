@@ -29,6 +29,7 @@ class Frame:
     captured: float = field(default_factory=time.monotonic)
     rotation: int = 0  # display rotation in degrees (counter-clockwise), kept on output
     luma_in: Optional[np.ndarray] = None  # float32 (H, W) in [0, 1], the model's input
+    rgb_in: Optional[np.ndarray] = None  # float32 (3, H, W) RGB in [0, 1], a colour model's input
     keepalive: Any = None  # the decoded av.VideoFrame whose memory y/u/v may view
 
 

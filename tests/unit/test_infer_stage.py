@@ -125,3 +125,45 @@ def test_workers_bound_the_inferences_in_flight(workers):
 )
 def test_plan_infer_workers(setting, device, live, cores, expected):
     assert plan_infer_workers(setting, device, live, cores) == expected
+
+
+class HalveRgbBackend:
+    """A colour model that halves RGB and remembers what it was given."""
+
+    spec = SimpleNamespace(channels=3)
+
+    def __init__(self):
+        self.inputs = []
+
+    def infer(self, batch):
+        self.inputs.append(batch)
+        return batch * 0.5
+
+
+def colour_frame(i, h=6, w=8):
+    rng = np.random.default_rng(i)
+    y = rng.integers(16, 236, (h, w), dtype=np.uint8)
+    u, v = (rng.integers(16, 241, (h // 2, w // 2), dtype=np.uint8) for _ in range(2))
+    return Frame(i, i, None, y, u, v)
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_a_colour_model_gets_its_rgb_from_preprocess_and_gives_the_same_frames(batch_size):
+    from vidclear.frame import yuv_to_rgb
+    from vidclear.pipeline.stages import PreprocessStage
+
+    direct_backend, staged_backend = HalveRgbBackend(), HalveRgbBackend()
+    direct = InferStage(direct_backend, batch_size).infer([colour_frame(i) for i in range(batch_size)])
+    prepared = [PreprocessStage(1, luma_model=False).process(colour_frame(i)) for i in range(batch_size)]
+    for f in prepared:
+        np.testing.assert_array_equal(f.rgb_in, yuv_to_rgb(f.y, f.u, f.v))
+    first_rgb = prepared[0].rgb_in
+    staged = InferStage(staged_backend, batch_size).infer(prepared)
+    assert all(f.rgb_in is None for f in staged)  # released once used
+    if batch_size == 1:
+        assert np.shares_memory(staged_backend.inputs[0], first_rgb)  # no copy on the way
+    np.testing.assert_array_equal(staged_backend.inputs[0], direct_backend.inputs[0])
+    for a, b in zip(direct, staged):
+        for plane in ("y", "u", "v"):
+            np.testing.assert_array_equal(getattr(a, plane), getattr(b, plane))
+    assert (staged[0].y < colour_frame(0).y).mean() > 0.9  # the model's output, not the input

@@ -92,9 +92,9 @@ class DecodeStage(SourceStage):
 
 
 class PreprocessStage(Stage):
-    """Classical steps on luma, luma to the model's float input, chroma upscaled (bicubic).
-
-    For a colour model the planes are left as they are: the infer stage converts them.
+    """Classical steps on luma, then the model's float input: luma (chroma upscaled, bicubic),
+    or RGB for a colour model (converted here, in this stage's thread, so that the
+    conversion of one frame overlaps the inference of the one before).
     """
 
     name = "preprocess"
@@ -108,9 +108,10 @@ class PreprocessStage(Stage):
     def process(self, frame: Frame) -> Frame:
         for _name, step in self.steps:
             frame.y = step(frame.y)
-        if not self.luma_model:
-            return frame
         h, w = frame.y.shape
+        if not self.luma_model:
+            frame.rgb_in = yuv_to_rgb(frame.y, frame.u, frame.v, matrix_for(h))
+            return frame
         frame.luma_in = luma_to_float(frame.y)
         frame.u = upscale_chroma(frame.u, w * self.scale, h * self.scale)
         frame.v = upscale_chroma(frame.v, w * self.scale, h * self.scale)
@@ -127,12 +128,17 @@ def drop_stale(frames: list[Frame], max_age: Optional[float]) -> tuple[list[Fram
 
 
 def run_rgb_model(backend: Backend, frames: list[Frame]) -> None:
-    """Run a colour model on frames: YUV -> RGB -> model -> YUV, planes replaced in place."""
+    """Run a colour model on frames: YUV -> RGB (unless preprocess made it) -> model -> YUV, in place."""
     h, w = frames[0].y.shape
     matrix = matrix_for(h)
-    batch = np.empty((len(frames), 3, h, w), np.float32)
-    for frame, rgb in zip(frames, batch):
-        yuv_to_rgb(frame.y, frame.u, frame.v, matrix, out=rgb)
+    if all(f.rgb_in is not None for f in frames):
+        batch = frames[0].rgb_in[None] if len(frames) == 1 else np.stack([f.rgb_in for f in frames])
+    else:
+        batch = np.empty((len(frames), 3, h, w), np.float32)
+        for frame, rgb in zip(frames, batch):
+            yuv_to_rgb(frame.y, frame.u, frame.v, matrix, out=rgb)
+    for frame in frames:
+        frame.rgb_in = None
     out = backend.infer(batch)
     for frame, rgb in zip(frames, out):
         frame.y, frame.u, frame.v = rgb_to_yuv(rgb, matrix)
