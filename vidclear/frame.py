@@ -1,7 +1,8 @@
 """The Frame that travels through the pipeline, and YUV 4:2:0 plane helpers.
 
-Frames stay in YUV 4:2:0 the whole way: luma goes through the model, chroma is
-upscaled with OpenCV bicubic. Nothing converts to RGB on the hot path.
+Frames stay in YUV 4:2:0 the whole way: luma goes through a super-resolution
+model, chroma is upscaled with OpenCV bicubic. Only a colour model (the low-light
+network) gets RGB, made from the planes and turned back into them here.
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def rgb_to_yuv(rgb: np.ndarray, matrix: str = "bt601") -> tuple[np.ndarray, np.n
     r, g, b = (np.asarray(c, np.float32) for c in rgb)
     yl = cv2.scaleAdd(b, kb, cv2.addWeighted(r, kr, g, kg, 0.0))
     h, w = yl.shape
-    y8 = cv2.addWeighted(yl, 219.0, yl, 0.0, 16.0, dtype=cv2.CV_8U)
+    y8 = cv2.addWeighted(yl, 219.0, yl, 0.0, 16.0, dtype=cv2.CV_8U)  # 16 + 219 Y, rounded and saturated
     size = chroma_size(w, h)
     yl_c = cv2.resize(yl, size, interpolation=cv2.INTER_AREA)
     sb, sr = 224 / (2 * (1 - kb)), 224 / (2 * (1 - kr))
