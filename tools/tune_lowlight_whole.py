@@ -93,8 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     ema = {k: v.detach().clone() for k, v in model.state_dict().items()} if args.ema else None
     best = (held_out_psnr(model.state_dict()), 0, copy.deepcopy(model.state_dict()))
     print(f"tune_lowlight_whole: {len(train)} training images, {len(val)} held-out samples ({args.size} size), "
-          f"device {device}; "
-          f"step 0 held-out PSNR {best[0]:.3f} dB", flush=True)
+          f"device {device}; step 0 held-out PSNR {best[0]:.3f} dB", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.steps)
     rng = np.random.default_rng(args.seed)
