@@ -69,16 +69,27 @@ def setup_logging(quiet: bool, debug: bool, log_file: Optional[Path] = None) -> 
     root.propagate = False
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--quiet", action="store_true", help="print only errors")
-    common.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
-    common.add_argument("--log-file", type=Path, help="also write the log here (credentials redacted)")
+def logging_options(in_command: bool) -> argparse.ArgumentParser:
+    """--quiet, --debug and --log-file, taken before the command or after it.
 
+    In a command's parser they default to "not given" (SUPPRESS): argparse lets a
+    subparser's defaults overwrite what the main parser read, so otherwise
+    ``vidclear --quiet enhance ...`` would silently lose its --quiet.
+    """
+    unset = {"default": argparse.SUPPRESS} if in_command else {}
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--quiet", action="store_true", help="print only errors", **unset)
+    options.add_argument("--debug", action="store_true", help="verbose logs and tracebacks", **unset)
+    options.add_argument("--log-file", type=Path, help="also write the log here (credentials redacted)", **unset)
+    return options
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = logging_options(in_command=True)
     ap = argparse.ArgumentParser(
         prog="vidclear",
         description="Make surveillance video clearer: super-resolution and low-light enhancement.",
-        parents=[common],
+        parents=[logging_options(in_command=False)],
     )
     ap.add_argument("--version", action="version", version=f"vidclear {__version__}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
@@ -145,7 +156,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    setup_logging(args.quiet, args.debug, getattr(args, "log_file", None))
+    setup_logging(args.quiet, args.debug, args.log_file)
     try:
         if args.command == "enhance":
             return cmd_enhance(args)

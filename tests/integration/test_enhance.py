@@ -55,8 +55,9 @@ def test_variable_frame_rate_keeps_its_pts(tmp_path):
     pts = [0, 33, 50, 120, 121, 300, 310, 500, 733, 900, 1000, 1450]
     src_path = make_clip(tmp_path / "vfr.mkv", frames=len(pts), pts=pts, time_base=tb)
     out = tmp_path / "vfr_out.mp4"
-    r = vidclear("enhance", str(src_path), str(out), "--model", "bicubic-x2", "--quiet")
+    r = vidclear("--quiet", "enhance", str(src_path), str(out), "--model", "bicubic-x2")
     assert r.returncode == 0, r.stderr
+    assert r.stderr == ""  # --quiet before the command counts too
     src, dst = probe(src_path), probe(out)
     assert dst.frames == src.frames == len(pts)
     assert src.pts_s == pytest.approx([p / 1000 for p in pts])

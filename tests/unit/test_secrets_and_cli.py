@@ -59,3 +59,25 @@ def test_every_committed_weight_matches_its_checksum():
         if spec.weights:
             assert spec.sha256, f"{spec.name} has no sha256 in the registry"
             spec.load()  # raises on a mismatch
+
+
+@pytest.mark.parametrize("argv", [
+    ["--quiet", "--debug", "--log-file", "v.log", "enhance", "in.mp4", "out.mp4"],
+    ["enhance", "in.mp4", "out.mp4", "--quiet", "--debug", "--log-file", "v.log"],
+    ["--quiet", "enhance", "in.mp4", "out.mp4", "--debug", "--log-file", "v.log"],
+    ["--quiet", "--debug", "--log-file", "v.log", "models"],
+])
+def test_logging_options_count_before_or_after_the_command(argv):
+    from pathlib import Path
+
+    from vidclear.cli import build_parser
+
+    args = build_parser().parse_args(argv)
+    assert (args.quiet, args.debug, args.log_file) == (True, True, Path("v.log"))
+
+
+def test_logging_options_default_to_off():
+    from vidclear.cli import build_parser
+
+    args = build_parser().parse_args(["eval", "lowlight", "somewhere"])
+    assert (args.quiet, args.debug, args.log_file) == (False, False, None)
