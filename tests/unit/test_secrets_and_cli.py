@@ -2,11 +2,13 @@ import json
 import logging
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from media import REPO
 from vidclear import __version__
+from vidclear.cli import build_parser
 from vidclear.errors import ConfigError
 from vidclear.secrets import RedactingFilter, redact, with_password
 
@@ -68,16 +70,10 @@ def test_every_committed_weight_matches_its_checksum():
     ["--quiet", "--debug", "--log-file", "v.log", "models"],
 ])
 def test_logging_options_count_before_or_after_the_command(argv):
-    from pathlib import Path
-
-    from vidclear.cli import build_parser
-
     args = build_parser().parse_args(argv)
     assert (args.quiet, args.debug, args.log_file) == (True, True, Path("v.log"))
 
 
 def test_logging_options_default_to_off():
-    from vidclear.cli import build_parser
-
     args = build_parser().parse_args(["eval", "lowlight", "somewhere"])
     assert (args.quiet, args.debug, args.log_file) == (False, False, None)
