@@ -200,7 +200,7 @@ register(
         build=LowLightNet,
         description="night enhancement: brightens, denoises and corrects colour casts (RGB)",
         weights="lowlight.pt",
-        sha256="5f9e2dbc1ee67d0332892386f6277cd0cfae660c134d2c4bc6ab59015757616d",
+        sha256="be93edc8035c0c379fa970e474c46da71dec917c57ffbe8977f8f7ab4c0d9d01",
         card="lowlight.md",
         channels=3,
         size_multiple=4,
