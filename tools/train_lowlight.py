@@ -8,6 +8,11 @@ restoring trunk; the brightness head that ships is then fitted on whole images
 by tools/fit_brightness_head.py (the model card lists all the stages).
 Progress lines report the mean PSNR on ../shared/data/lowlight/synthetic_set14
 for information only: nothing is selected on it; the weights are the last step's.
+With --val-every 0 they report the loss alone and synthetic_set14 is not read
+(a GPU machine gets only the training images). On a CUDA device the patches
+are darkened there, with noise from a CUDA generator of the same seed, so a GPU
+run draws other noise than a CPU run (on a CPU the degradation of a 64-patch
+batch takes longer than the network's step on a GPU).
 
     python tools/train_lowlight.py --steps 6000 --out vidclear/models/weights/lowlight.pt
 """
@@ -87,10 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     device, ckpt_path = prepare_run(args)
-    gen = torch.Generator().manual_seed(args.seed)
+    gen = torch.Generator(device if device.type == "cuda" else "cpu").manual_seed(args.seed)
 
     patches = CleanPatches([args.data / "sr" / "train_t91", args.data / "sr" / "train_bsd200"], args.patch, args.seed, args.brightness)
-    val = load_lowlight_pairs(args.data / "lowlight" / "synthetic_set14")
+    val = load_lowlight_pairs(args.data / "lowlight" / "synthetic_set14") if args.val_every else None
     ranges = DegradeRanges()
     print(f"train_lowlight: {len(patches.images)} training images, ranges {ranges}, device {device}", flush=True)
 
@@ -115,9 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     running = 0.0
     while step < args.steps:
-        clean = patches.batch(args.batch)
+        clean = patches.batch(args.batch).to(device)
         low = degrade(clean, ranges, gen)
-        clean, low = clean.to(device), low.to(device)
         with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
             out = model(low)
         loss = criterion(out.float(), clean)
@@ -127,12 +131,15 @@ def main(argv: list[str] | None = None) -> int:
         if step % args.ckpt_every == 0 or step == args.steps:
             save_checkpoint(ckpt_path, model, optim, step,
                             {"patches": patches.rng.bit_generator.state, "degrade": gen.get_state()})
-        if step % args.val_every == 0 or step == args.steps:
+        if val is not None and (step % args.val_every == 0 or step == args.steps):
             model.eval()
             score = score_lowlight(val, enhance, with_ssim=False)
             model.train()
             print(f"step {step}/{args.steps}  loss {running:.4f}  lr {optim.lr:.2e}  "
                   f"synthetic_set14 PSNR {score.psnr:.2f} dB (GT-mean {score.psnr_gtmean:.2f})  "
+                  f"{step / (time.time() - t0):.2f} steps/s", flush=True)
+        elif val is None and (step % args.ckpt_every == 0 or step == args.steps):
+            print(f"step {step}/{args.steps}  loss {running:.4f}  lr {optim.lr:.2e}  "
                   f"{step / (time.time() - t0):.2f} steps/s", flush=True)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)

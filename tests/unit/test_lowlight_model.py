@@ -150,3 +150,25 @@ def test_degradation_follows_its_generator_and_is_reproducible():
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert a.mean() < clean.mean() / 2  # dark
     assert torch.equal(a, torch.round(a * 255) / 255)  # 8-bit levels
+
+
+def test_patch_training_without_validation_needs_no_synthetic_set14(tmp_path, capsys):
+    """--val-every 0 (what a GPU machine that gets only the training images runs): loss lines, no test set read."""
+    import json
+
+    from tools.train_lowlight import main as train
+
+    _tiny_training_set(tmp_path)  # no lowlight/synthetic_set14 in this data folder
+    digests = []
+    for run in ("a", "b"):
+        out = tmp_path / run / "trunk.pt"
+        args = ["--steps", "4", "--patch", "32", "--batch", "2", "--val-every", "0", "--ckpt-every", "2",
+                "--threads", "1", "--device", "cpu", "--data", str(tmp_path), "--out", str(out)]
+        assert train(args) == 0
+        lines = capsys.readouterr().out.strip().splitlines()
+        progress = [ln for ln in lines if ln.startswith("step ")]
+        assert [ln.split()[1] for ln in progress] == ["2/4", "4/4"]
+        assert all("loss" in ln and "synthetic_set14" not in ln for ln in progress)
+        digests.append(json.loads(lines[-1])["sha256"])
+        LowLightNet(head="linear").load_state_dict(torch.load(out, weights_only=True))
+    assert digests[0] == digests[1]  # same seed and threads, same bytes (same file name: torch.save uses it)
