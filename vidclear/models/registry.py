@@ -200,7 +200,7 @@ register(
         build=LowLightNet,
         description="night enhancement: brightens, denoises and corrects colour casts (RGB)",
         weights="lowlight.pt",
-        sha256="be93edc8035c0c379fa970e474c46da71dec917c57ffbe8977f8f7ab4c0d9d01",
+        sha256="725c93d4175ef56129ada8dd7b8ca292021869b05d2b583c835043aa3d9474ab",
         card="lowlight.md",
         channels=3,
         size_multiple=4,
