@@ -14,7 +14,7 @@ are darkened there, with noise from a CUDA generator of the same seed, so a GPU
 run draws other noise than a CPU run (on a CPU the degradation of a 64-patch
 batch takes longer than the network's step on a GPU).
 
-    python tools/train_lowlight.py --steps 6000 --out vidclear/models/weights/lowlight.pt
+    python tools/train_lowlight.py --steps 6000 --out /tmp/lowlight_stage1.pt
 """
 
 from __future__ import annotations
@@ -131,16 +131,15 @@ def main(argv: list[str] | None = None) -> int:
         if step % args.ckpt_every == 0 or step == args.steps:
             save_checkpoint(ckpt_path, model, optim, step,
                             {"patches": patches.rng.bit_generator.state, "degrade": gen.get_state()})
-        if val is not None and (step % args.val_every == 0 or step == args.steps):
-            model.eval()
-            score = score_lowlight(val, enhance, with_ssim=False)
-            model.train()
-            print(f"step {step}/{args.steps}  loss {running:.4f}  lr {optim.lr:.2e}  "
-                  f"synthetic_set14 PSNR {score.psnr:.2f} dB (GT-mean {score.psnr_gtmean:.2f})  "
-                  f"{step / (time.time() - t0):.2f} steps/s", flush=True)
-        elif val is None and (step % args.ckpt_every == 0 or step == args.steps):
-            print(f"step {step}/{args.steps}  loss {running:.4f}  lr {optim.lr:.2e}  "
-                  f"{step / (time.time() - t0):.2f} steps/s", flush=True)
+        every = args.val_every if val is not None else args.ckpt_every  # without validation: a loss line per checkpoint
+        if step % every == 0 or step == args.steps:
+            line = f"step {step}/{args.steps}  loss {running:.4f}  lr {optim.lr:.2e}  "
+            if val is not None:
+                model.eval()
+                score = score_lowlight(val, enhance, with_ssim=False)
+                model.train()
+                line += f"synthetic_set14 PSNR {score.psnr:.2f} dB (GT-mean {score.psnr_gtmean:.2f})  "
+            print(f"{line}{step / (time.time() - t0):.2f} steps/s", flush=True)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(model.cpu().eval().state_dict(), args.out)
