@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     device, ckpt_path = prepare_run(args)
-    gen = torch.Generator(device if device.type == "cuda" else "cpu").manual_seed(args.seed)
+    gen = torch.Generator(device).manual_seed(args.seed)  # beside the patches: on CUDA they are darkened there
 
     patches = CleanPatches([args.data / "sr" / "train_t91", args.data / "sr" / "train_bsd200"], args.patch, args.seed, args.brightness)
     val = load_lowlight_pairs(args.data / "lowlight" / "synthetic_set14") if args.val_every else None
