@@ -9,6 +9,8 @@
 #   tools/gpu_lowlight_trunk.sh DATA_DIR OUT_DIR [SECONDS]
 # DATA_DIR holds sr/train_t91 and sr/train_bsd200 (../shared does not travel to that machine); SECONDS
 # (default 400) is the time for the two stages together, probe not counted. DEVICE=cpu rehearses it here.
+# TRAIN_ARGS adds options to every run, e.g. TRAIN_ARGS=--deterministic (deterministic CUDA kernels: the
+# two copies should then come out identical; the probe measures what that costs).
 set -u
 data=$1 out=$2 budget=${3:-400}
 device=${DEVICE:-cuda}
@@ -28,8 +30,10 @@ rate() {  # the last steps/s a log printed, or 0
     r=$(grep -o '[0-9.]* steps/s' "$1" | tail -n 1 | cut -d' ' -f1)
     echo "${r:-0}"
 }
-stage1=(--patch 64 --batch 64 --lr 2e-3 --seed 0)
-stage2=(--patch 128 --batch 32 --lr 5e-4 --brightness 0 --seed 1)
+# shellcheck disable=SC2206  # TRAIN_ARGS is split into options on purpose
+stage1=(--patch 64 --batch 64 --lr 2e-3 --seed 0 ${TRAIN_ARGS:-})
+# shellcheck disable=SC2206
+stage2=(--patch 128 --batch 32 --lr 5e-4 --brightness 0 --seed 1 ${TRAIN_ARGS:-})
 tmp=$(mktemp -d)
 start=$(date +%s)
 train "$tmp/probe1.pt" "$tmp/probe1.log" "${stage1[@]}" --steps "$probe_steps" --ckpt-every 100

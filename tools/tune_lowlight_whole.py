@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from vidclear.models.lowlight import LowLightNet  # noqa: E402
 from vidclear.training.degrade import DegradeRanges, degrade  # noqa: E402
-from vidclear.training.loop import seed_everything  # noqa: E402
+from vidclear.training.loop import add_deterministic_argument, seed_everything  # noqa: E402
 from vidclear.training.whole_images import (  # noqa: E402
     add_size_argument,
     add_whole_image_arguments,
@@ -68,9 +68,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="stop after this long, keeping the best weights so far (0: no limit)")
     add_whole_image_arguments(ap)
     add_size_argument(ap)
+    add_deterministic_argument(ap)
     args = ap.parse_args(argv)
 
-    seed_everything(args.seed, args.threads)
+    seed_everything(args.seed, args.threads, args.deterministic)
     t0 = time.time()
     train_imgs, val_imgs = whole_images(args.data)
     train = [at_size(im, args.size) for im in train_imgs]

@@ -172,3 +172,60 @@ def test_patch_training_without_validation_needs_no_synthetic_set14(tmp_path, ca
         digests.append(json.loads(lines[-1])["sha256"])
         LowLightNet(head="linear").load_state_dict(torch.load(out, weights_only=True))
     assert digests[0] == digests[1]  # same seed and threads, same bytes (same file name: torch.save uses it)
+
+
+@pytest.fixture
+def restores_determinism(monkeypatch):
+    """--deterministic switches process-wide torch settings; put them back for the tests after."""
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    yield
+    torch.use_deterministic_algorithms(False)
+    torch.backends.cudnn.deterministic = False
+
+
+def _autograd_ops(t: torch.Tensor) -> set[str]:
+    seen, todo = set(), [t.grad_fn]
+    while todo:
+        fn = todo.pop()
+        if fn is not None and fn.name() not in seen:
+            seen.add(fn.name())
+            todo.extend(f for f, _ in fn.next_functions)
+    return seen
+
+
+@pytest.mark.parametrize("shape", [(2, 5, 7, 9), (1, 3, 1, 6), (1, 1, 1, 1)])
+def test_deterministic_upsampling_is_bilinear_interpolate_values_and_gradients(shape, restores_determinism):
+    import torch.nn.functional as F
+
+    from vidclear.models.lowlight import upsample2x
+
+    x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    ref = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+    torch.use_deterministic_algorithms(True)
+    out = upsample2x(x)
+    assert "UpsampleBilinear2DBackward0" not in _autograd_ops(out)  # the kernel without a deterministic backward
+    grad = torch.randn_like(ref)
+    (g_ref,), (g_out,) = torch.autograd.grad(ref, x, grad), torch.autograd.grad(out, x, grad)
+    assert out.shape == ref.shape
+    assert (out - ref).abs().max() < 1e-12 and (g_out - g_ref).abs().max() < 1e-12
+    torch.use_deterministic_algorithms(False)
+    assert "UpsampleBilinear2DBackward0" in _autograd_ops(upsample2x(x))  # otherwise: interpolate, as exported
+
+
+def test_deterministic_patch_training_repeats_byte_for_byte(tmp_path, capsys, restores_determinism):
+    """--deterministic on the CPU: the run trains with the deterministic decoder and repeats byte for byte."""
+    import json
+    import os
+
+    from tools.train_lowlight import main as train
+
+    _tiny_training_set(tmp_path)
+    digests = []
+    for run in ("a", "b"):
+        out = tmp_path / run / "trunk.pt"
+        args = ["--steps", "2", "--patch", "32", "--batch", "2", "--val-every", "0", "--threads", "1",
+                "--device", "cpu", "--deterministic", "--data", str(tmp_path), "--out", str(out)]
+        assert train(args) == 0
+        digests.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1])["sha256"])
+    assert torch.are_deterministic_algorithms_enabled() and os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    assert digests[0] == digests[1]

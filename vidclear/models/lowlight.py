@@ -33,6 +33,38 @@ TARGET_MEAN = 0.4  # mean brightness the input is normalised to (gamma-encoded, 
 MAX_GAIN = 64.0
 
 
+def upsample2x(x: torch.Tensor) -> torch.Tensor:
+    """Bilinear x2 upsampling (``align_corners=False``), the decoder's.
+
+    The CUDA backward of ``F.interpolate`` adds into its gradient in no fixed
+    order and has no deterministic kernel, so a training run that asked for
+    ``torch.use_deterministic_algorithms`` (``--deterministic``) computes the same
+    values as a transposed convolution, whose backward has one. Inference and
+    the ONNX export keep ``F.interpolate``.
+    """
+    if torch.is_grad_enabled() and torch.are_deterministic_algorithms_enabled():
+        return bilinear_upsample2x_by_convolution(x)
+    return F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+
+
+def bilinear_upsample2x_by_convolution(x: torch.Tensor) -> torch.Tensor:
+    """``F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)`` as a transposed convolution.
+
+    Each output pixel is 3/4 of its nearer and 1/4 of its farther input
+    neighbour in each direction, edges repeated: a stride-2 transposed
+    convolution with the kernel (1/4, 3/4, 3/4, 1/4) in each direction over the
+    input with its border rows and columns repeated once, cropped by 3.
+    Edges are repeated by concatenation, not ``F.pad``, to keep every backward
+    deterministic on CUDA.
+    """
+    n, c, h, w = x.shape
+    x = torch.cat([x[:, :, :1], x, x[:, :, -1:]], 2)
+    x = torch.cat([x[..., :1], x, x[..., -1:]], 3)
+    taps = torch.tensor([0.25, 0.75, 0.75, 0.25], dtype=x.dtype, device=x.device)
+    kernel = (taps[:, None] * taps[None, :]).expand(c, 1, 4, 4)
+    return F.conv_transpose2d(x, kernel, stride=2, groups=c)[:, :, 3:3 + 2 * h, 3:3 + 2 * w]
+
+
 def _block(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(cin, cout, 3, padding=1),
@@ -103,8 +135,8 @@ class LowLightNet(nn.Module):
         e1 = self.enc1(torch.cat([xg, log_gain], 1))
         e2 = self.enc2(F.avg_pool2d(e1, 2))
         e3 = self.enc3(F.avg_pool2d(e2, 2))
-        d2 = self.dec2(torch.cat([F.interpolate(e3, scale_factor=2.0, mode="bilinear", align_corners=False), e2], 1))
-        d1 = self.dec1(torch.cat([F.interpolate(d2, scale_factor=2.0, mode="bilinear", align_corners=False), e1], 1))
+        d2 = self.dec2(torch.cat([upsample2x(e3), e2], 1))
+        d1 = self.dec1(torch.cat([upsample2x(d2), e1], 1))
         residual = self.out(d1)
         summary = torch.cat([e1.mean(dim=(2, 3)), e2.mean(dim=(2, 3)), e3.mean(dim=(2, 3)),
                              torch.log(gain).view(-1, 1) / 4], 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,36 @@ import numpy as np
 import torch
 
 
-def seed_everything(seed: int, threads: int = 0) -> None:
+def seed_everything(seed: int, threads: int = 0, deterministic: bool = False) -> None:
     if threads:
         torch.set_num_threads(threads)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+    if deterministic:
+        use_deterministic_algorithms()
+
+
+def use_deterministic_algorithms() -> None:
+    """Deterministic kernels only, so that a CUDA run with the same seed gives the same weights.
+
+    Some CUDA kernels (convolution backward algorithms, interpolate's backward)
+    add into their results in no fixed order; with this, PyTorch picks
+    deterministic ones or raises a RuntimeError naming the operation, and the
+    low-light decoder switches to its deterministic upsampling
+    (vidclear.models.lowlight.upsample2x). Must run before the first CUDA call:
+    cuBLAS reads its workspace setting when it starts.
+    """
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+
+
+def add_deterministic_argument(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--deterministic", action="store_true",
+                    help="deterministic kernels only: on CUDA, the same seed gives the same weights (slower; "
+                         "an operation without a deterministic kernel stops the run and is named)")
 
 
 def cosine_schedule(opt: torch.optim.Optimizer, steps: int) -> torch.optim.lr_scheduler.LambdaLR:
@@ -79,11 +104,12 @@ def add_run_arguments(ap: argparse.ArgumentParser, ckpt_every: int) -> None:
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", type=Path, help="start from these weights (a second, fine-tuning stage)")
     ap.add_argument("--out", type=Path, required=True)
+    add_deterministic_argument(ap)
 
 
 def prepare_run(args: argparse.Namespace) -> tuple[torch.device, Path]:
     """Seed, pick the device, make the work folder; returns (device, checkpoint path)."""
-    seed_everything(args.seed, args.threads)
+    seed_everything(args.seed, args.threads, args.deterministic)
     work = args.work_dir or args.out.with_suffix(".work")
     work.mkdir(parents=True, exist_ok=True)
     return torch.device(args.device), work / "checkpoint.pt"
