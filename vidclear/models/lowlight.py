@@ -57,7 +57,7 @@ def bilinear_upsample2x_by_convolution(x: torch.Tensor) -> torch.Tensor:
     Edges are repeated by concatenation, not ``F.pad``, to keep every backward
     deterministic on CUDA.
     """
-    n, c, h, w = x.shape
+    _, c, h, w = x.shape
     x = torch.cat([x[:, :, :1], x, x[:, :, -1:]], 2)
     x = torch.cat([x[..., :1], x, x[..., -1:]], 3)
     taps = torch.tensor([0.25, 0.75, 0.75, 0.25], dtype=x.dtype, device=x.device)
