@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             x = torch.from_numpy(low).permute(2, 0, 1)[None].to(device)
             return model(x)[0].permute(1, 2, 0).float().cpu().numpy()
 
+    report_every = args.val_every if val is not None else args.ckpt_every  # without validation: a loss line per checkpoint
     t0 = time.time()
     running = 0.0
     while step < args.steps:
@@ -131,8 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         if step % args.ckpt_every == 0 or step == args.steps:
             save_checkpoint(ckpt_path, model, optim, step,
                             {"patches": patches.rng.bit_generator.state, "degrade": gen.get_state()})
-        every = args.val_every if val is not None else args.ckpt_every  # without validation: a loss line per checkpoint
-        if step % every == 0 or step == args.steps:
+        if step % report_every == 0 or step == args.steps:
             line = f"step {step}/{args.steps}  loss {running:.4f}  lr {optim.lr:.2e}  "
             if val is not None:
                 model.eval()
