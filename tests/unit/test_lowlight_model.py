@@ -1,7 +1,9 @@
 """The low-light network: any frame size, both heads, and the head fit's trunk loading."""
 
+import json
 import re
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -68,8 +70,6 @@ def _tiny_training_set(root):
 
 
 def test_whole_image_tuning_with_ema_is_deterministic_and_keeps_its_best(tmp_path, capsys):
-    import json
-
     from tools.tune_lowlight_whole import main as tune
 
     _tiny_training_set(tmp_path)
@@ -122,8 +122,6 @@ def test_held_out_tool_prints_a_row_per_weights_file(tmp_path, capsys):
 
 
 def test_whole_image_tuning_stops_at_max_seconds_and_keeps_its_best(tmp_path, capsys):
-    import json
-
     from tools.tune_lowlight_whole import main as tune
 
     _tiny_training_set(tmp_path)
@@ -154,24 +152,33 @@ def test_degradation_follows_its_generator_and_is_reproducible():
 
 def test_patch_training_without_validation_needs_no_synthetic_set14(tmp_path, capsys):
     """--val-every 0 (what a GPU machine that gets only the training images runs): loss lines, no test set read."""
-    import json
-
-    from tools.train_lowlight import main as train
-
-    _tiny_training_set(tmp_path)  # no lowlight/synthetic_set14 in this data folder
-    digests = []
-    for run in ("a", "b"):
-        out = tmp_path / run / "trunk.pt"
-        args = ["--steps", "4", "--patch", "32", "--batch", "2", "--val-every", "0", "--ckpt-every", "2",
-                "--threads", "1", "--device", "cpu", "--data", str(tmp_path), "--out", str(out)]
-        assert train(args) == 0
-        lines = capsys.readouterr().out.strip().splitlines()
+    runs = _train_patches_twice(tmp_path, capsys, "--steps", "4", "--ckpt-every", "2")
+    for lines, out in runs:
         progress = [ln for ln in lines if ln.startswith("step ")]
         assert [ln.split()[1] for ln in progress] == ["2/4", "4/4"]
         assert all("loss" in ln and "synthetic_set14" not in ln for ln in progress)
-        digests.append(json.loads(lines[-1])["sha256"])
         LowLightNet(head="linear").load_state_dict(torch.load(out, weights_only=True))
-    assert digests[0] == digests[1]  # same seed and threads, same bytes (same file name: torch.save uses it)
+    assert _sha256(runs[0]) == _sha256(runs[1])  # same seed and threads, same bytes (same file name: torch.save uses it)
+
+
+def _train_patches_twice(tmp_path, capsys, *options: str) -> list[tuple[list[str], Path]]:
+    """tools/train_lowlight.py run twice on the tiny set (no synthetic_set14 there, so --val-every 0),
+    each into a folder of its own under the same file name; (printed lines, weights path) per run."""
+    from tools.train_lowlight import main as train
+
+    _tiny_training_set(tmp_path)
+    runs = []
+    for run in ("a", "b"):
+        out = tmp_path / run / "trunk.pt"
+        args = ["--patch", "32", "--batch", "2", "--val-every", "0", "--threads", "1", "--device", "cpu",
+                "--data", str(tmp_path), "--out", str(out), *options]
+        assert train(args) == 0
+        runs.append((capsys.readouterr().out.strip().splitlines(), out))
+    return runs
+
+
+def _sha256(run: tuple[list[str], Path]) -> str:
+    return json.loads(run[0][-1])["sha256"]
 
 
 @pytest.fixture
@@ -214,18 +221,8 @@ def test_deterministic_upsampling_is_bilinear_interpolate_values_and_gradients(s
 
 def test_deterministic_patch_training_repeats_byte_for_byte(tmp_path, capsys, restores_determinism):
     """--deterministic on the CPU: the run trains with the deterministic decoder and repeats byte for byte."""
-    import json
     import os
 
-    from tools.train_lowlight import main as train
-
-    _tiny_training_set(tmp_path)
-    digests = []
-    for run in ("a", "b"):
-        out = tmp_path / run / "trunk.pt"
-        args = ["--steps", "2", "--patch", "32", "--batch", "2", "--val-every", "0", "--threads", "1",
-                "--device", "cpu", "--deterministic", "--data", str(tmp_path), "--out", str(out)]
-        assert train(args) == 0
-        digests.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1])["sha256"])
+    runs = _train_patches_twice(tmp_path, capsys, "--steps", "2", "--deterministic")
     assert torch.are_deterministic_algorithms_enabled() and os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
-    assert digests[0] == digests[1]
+    assert _sha256(runs[0]) == _sha256(runs[1])
