@@ -10,7 +10,8 @@
 # DATA_DIR holds sr/train_t91 and sr/train_bsd200 (../shared does not travel to that machine); SECONDS
 # (default 400) is the time for the two stages together, probe not counted. DEVICE=cpu rehearses it here.
 # TRAIN_ARGS adds options to every run, e.g. TRAIN_ARGS=--deterministic (deterministic CUDA kernels: the
-# two copies should then come out identical; the probe measures what that costs).
+# two copies should then come out identical; the probe measures what that costs). MAX_STEPS1 and MAX_STEPS2
+# cap the step counts (e.g. 9000 and 5000 to repeat the shipped recipe when it fits the time).
 set -u
 data=$1 out=$2 budget=${3:-400}
 device=${DEVICE:-cuda}
@@ -46,8 +47,8 @@ if grep -q "loss nan" "$tmp/probe1.log" "$tmp/probe2.log" || [ "$r1" = 0 ] || [ 
     exit 1
 fi
 # steps that fit: stage 1 gets 55% of the time, stage 2 45%; whole thousands (at least MIN_STEPS, default 500)
-s1=$(python3 -c "print(max($min_steps, int($r1 * 0.55 * $budget) // 1000 * 1000))")
-s2=$(python3 -c "print(max($min_steps, int($r2 * 0.45 * $budget) // 1000 * 1000))")
+s1=$(python3 -c "print(min(${MAX_STEPS1:-10**9}, max($min_steps, int($r1 * 0.55 * $budget) // 1000 * 1000)))")
+s2=$(python3 -c "print(min(${MAX_STEPS2:-10**9}, max($min_steps, int($r2 * 0.45 * $budget) // 1000 * 1000)))")
 echo "probe ($(($(date +%s) - start)) s): stage 1 ${r1} steps/s, stage 2 ${r2} steps/s (two at once) -> ${s1} and ${s2} steps"
 : >"$out/commands.txt"
 t1=$(date +%s)
