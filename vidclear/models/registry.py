@@ -200,7 +200,7 @@ register(
         build=LowLightNet,
         description="night enhancement: brightens, denoises and corrects colour casts (RGB)",
         weights="lowlight.pt",
-        sha256="725c93d4175ef56129ada8dd7b8ca292021869b05d2b583c835043aa3d9474ab",
+        sha256="47efb215747ca3fe10effd6fa312e564485b07fc0bc2a830a31e160a660834a4",
         card="lowlight.md",
         channels=3,
         size_multiple=4,
