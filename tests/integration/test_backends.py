@@ -14,7 +14,14 @@ from vidclear.backends.select import backend_table, create_backend
 from vidclear.backends.torch_backend import TorchBackend
 from vidclear.errors import BackendUnavailable, UnknownNameError
 from vidclear.evaluation.metrics import psnr
-from vidclear.export.onnx_export import export_onnx, parity_error, sample_input
+from vidclear.export.onnx_export import (
+    INT8_MIN_PSNR,
+    export_onnx,
+    parity_error,
+    parity_psnr,
+    quantize_int8,
+    sample_input,
+)
 from vidclear.models.registry import get_model
 
 
@@ -24,6 +31,15 @@ def test_export_is_checked_and_matches_pytorch(tmp_path, name):
     path = export_onnx(spec, tmp_path / f"{name}.onnx")
     onnx.checker.check_model(onnx.load(str(path)))
     assert parity_error(spec, path) <= 1e-4
+
+
+def test_int8_quantization_is_checked_by_psnr_against_pytorch(tmp_path):
+    spec = get_model("espcn-x2")
+    fp32 = export_onnx(spec, tmp_path / "x2.onnx")
+    assert parity_psnr(spec, fp32) > 80  # the fp32 export: float rounding only
+    q = quantize_int8(spec, fp32, tmp_path / "x2-int8.onnx")
+    assert q.exists()
+    assert INT8_MIN_PSNR <= parity_psnr(spec, q) < 60  # quantized: close, but not the fp32 graph
 
 
 def test_export_cli(tmp_path):

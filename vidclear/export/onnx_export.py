@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 Precision = Literal["fp32", "fp16", "int8"]
 OPSET = 17
-PARITY_TOL = {"fp32": 1e-4, "fp16": 2e-2, "int8": 6e-2}
+PARITY_TOL = {"fp32": 1e-4, "fp16": 2e-2}  # max abs difference from PyTorch fp32
+INT8_MIN_PSNR = 38.0  # dB against PyTorch fp32 on the same image
 
 
 def engines_dir() -> Path:
@@ -114,8 +115,8 @@ def export_onnx(spec: ModelSpec, path: Optional[Path] = None, precision: Precisi
     return path
 
 
-def parity_error(spec: ModelSpec, onnx_path: Path) -> float:
-    """Max abs difference between ONNX Runtime and PyTorch fp32 on a real image."""
+def _outputs(spec: ModelSpec, onnx_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(ONNX Runtime output, PyTorch fp32 output) on a real image."""
     import onnxruntime as ort
     import torch
 
@@ -125,8 +126,24 @@ def parity_error(spec: ModelSpec, onnx_path: Path) -> float:
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
-    out = sess.run(None, {"input": x})[0]
+    return sess.run(None, {"input": x})[0], ref
+
+
+def parity_error(spec: ModelSpec, onnx_path: Path) -> float:
+    """Max abs difference between ONNX Runtime and PyTorch fp32 on a real image."""
+    out, ref = _outputs(spec, onnx_path)
     return float(np.abs(out - ref).max())
+
+
+def parity_psnr(spec: ModelSpec, onnx_path: Path) -> float:
+    """PSNR (dB, peak 1) of the ONNX Runtime output against PyTorch fp32 on a real image.
+
+    The INT8 check uses it: a quantized model's worst single pixel moves with the
+    calibration's rounding (0.06 to 0.11 here for the same weights), while a broken
+    quantization costs the whole image.
+    """
+    out, ref = _outputs(spec, onnx_path)
+    return float(10 * np.log10(1.0 / max(float(np.mean((out - ref) ** 2)), 1e-12)))
 
 
 def ensure_onnx(spec: ModelSpec, precision: Precision = "fp32") -> Path:
@@ -206,10 +223,10 @@ def quantize_int8(spec: ModelSpec, fp32_path: Path, path: Path) -> Path:
             )
     finally:
         root.setLevel(level)
-    err = parity_error(spec, tmp)
-    if err > PARITY_TOL["int8"]:
+    psnr = parity_psnr(spec, tmp)
+    if psnr < INT8_MIN_PSNR:
         tmp.unlink()
-        raise VidclearError(f"INT8 model of '{spec.name}' differs from PyTorch by {err:.3f} (> {PARITY_TOL['int8']})")
+        raise VidclearError(f"INT8 model of '{spec.name}' is {psnr:.1f} dB from PyTorch (< {INT8_MIN_PSNR} dB)")
     os.replace(tmp, path)
-    log.info("quantized %s to INT8 at %s: max abs diff vs PyTorch fp32 %.3f", spec.name, path, err)
+    log.info("quantized %s to INT8 at %s: %.1f dB PSNR against PyTorch fp32", spec.name, path, psnr)
     return path
