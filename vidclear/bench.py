@@ -34,7 +34,8 @@ from .config import load_config
 from .errors import InputError
 from .frame import Frame, float_to_luma, luma_to_float, merge_planes, split_planes, upscale_chroma
 from .models.registry import get_model
-from .pipeline.stages import InferStage, plan_infer_workers
+from .engine.service import InferenceService, ServicePolicy, plan_workers
+from .pipeline.stages import InferStage
 from .shared_data import SHARED_DATA
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ def run_bench(
     peers: bool = True,
     quality: bool = True,
 ) -> dict:
-    from .enhance import run_enhance
+    from .engine.run import run_enhance
     from .evaluation.run import evaluate
 
     if not clip.exists():
@@ -201,7 +202,7 @@ def run_bench(
     label = best.backend
 
     # inference as the pipeline runs it, when that is several frames at once
-    workers, threads = plan_infer_workers("auto", device, False, usable_cores())
+    workers, threads = plan_workers("auto", device, False, usable_cores())
     if workers > 1:
         backend = make_backend(best_backend, best_prec, threads)
         fps, ms, _ = measure(lambda: len(infer_stage(backend, pre, workers)))
@@ -255,15 +256,16 @@ def run_bench(
 
 
 def infer_stage(backend: Backend, pre: list, workers: int) -> list[Frame]:
-    """The preprocessed frames through the pipeline's own infer stage, alone."""
+    """The preprocessed frames through the pipeline's own infer stage and inference service, alone."""
     frames = [Frame(i, i, None, luma, u, v, luma_in=luma) for i, (luma, u, v) in enumerate(pre)]
-    stage = InferStage(backend, workers=workers)
-    stage.setup()
+    service = InferenceService(None, backend.device, backend.options, ServicePolicy(workers, backend.options.threads))
+    stage = InferStage(service.stream("bench"), service.add(backend), in_flight=workers)
     try:
         out = [f for frame in frames for f in stage.process_batch([frame])]
         return out + list(stage.finish())
     finally:
         stage.close(True)
+        service.close()
 
 
 def int8_set5_psnr(spec, backend: Backend) -> float:

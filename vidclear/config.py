@@ -7,12 +7,13 @@ names the key instead of a setting silently ignored.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional, Union, get_args
+from typing import Annotated, Any, Literal, Optional, TypeVar, Union, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
+from .secrets import redact
 from .steps import STEP_CONFIGS, StepConfig
 
 
@@ -25,6 +26,15 @@ class PipelineConfig(Section):
     batch_size: int = Field(1, ge=1, le=64, description="frames the infer stage takes at once when queued")
     infer_workers: Union[Literal["auto"], Annotated[int, Field(ge=1, le=16)]] = Field(
         "auto", description="inferences run at once; auto: 2 for files on a multi-core CPU, else 1"
+    )
+
+
+class BatchConfig(Section):
+    """The inference service: frames of several streams (cameras) inferred together."""
+
+    max_frames: int = Field(4, ge=1, le=64, description="frames one batch gathers across streams")
+    max_wait_ms: float = Field(
+        10.0, ge=0, le=10_000, description="longest a frame waits for a batch to fill (a lone stream never waits)"
     )
 
 
@@ -98,6 +108,7 @@ class Config(Section):
     )
     max_frames: Optional[int] = Field(None, ge=1)
     pipeline: PipelineConfig = PipelineConfig()
+    batch: BatchConfig = BatchConfig()
     encoder: EncoderConfig = EncoderConfig()
     audio: AudioConfig = AudioConfig()
     lowlight: LowLightConfig = LowLightConfig()
@@ -119,30 +130,40 @@ def _describe(err: ValidationError, source: str) -> str:
     return f"{source}: bad value for '{where}': {first['msg']}"
 
 
-def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
+    """A YAML file whose top level is a mapping (``yaml.safe_load``); every config file is read here."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as e:
+        raise ConfigError(f"cannot read config {p}: {e.strerror or e}") from None
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config {p}: not valid YAML: {str(e).splitlines()[0]}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"config {p}: the top level must be a mapping of keys")
+    return loaded
+
+
+C = TypeVar("C", bound=Config)
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None,
+                model: type[C] = Config) -> C:  # type: ignore[assignment]
     """Build the config from defaults, an optional YAML file, then flag overrides.
 
     ``overrides`` uses dotted keys (``encoder.crf``); ``None`` values are ignored
-    so that flags the user did not give leave the file's values alone.
+    so that flags the user did not give leave the file's values alone. ``model``
+    is the schema (``Config``, or a command's extension of it such as serve's).
     """
     data: dict[str, Any] = {}
     source = "config"
     if path is not None:
-        p = Path(path)
-        source = f"config {p}"
-        try:
-            text = p.read_text()
-        except OSError as e:
-            raise ConfigError(f"cannot read config {p}: {e.strerror or e}") from None
-        try:
-            loaded = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{source}: not valid YAML: {str(e).splitlines()[0]}") from None
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{source}: the top level must be a mapping of keys")
-        data = loaded
+        data = read_yaml_mapping(path)
+        source = f"config {Path(path)}"
     for dotted, value in (overrides or {}).items():
         if value is None:
             continue
@@ -156,6 +177,6 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
             node = child
         node[leaf] = value
     try:
-        return Config.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(_describe(e, source)) from None
+        raise ConfigError(redact(_describe(e, source))) from None

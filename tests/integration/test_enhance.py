@@ -16,7 +16,7 @@ import pytest
 
 from media import REPO, make_clip, probe, shared_data
 from vidclear.config import load_config
-from vidclear.enhance import run_enhance
+from vidclear.engine.run import run_enhance
 from vidclear.errors import StageFailed
 from vidclear.io.sink import temporary_path
 
@@ -236,7 +236,7 @@ def test_truncated_mp4_without_its_index(tmp_path):
 
 
 def test_failing_infer_stage_stops_the_run_and_leaves_no_file(av_clip, tmp_path, monkeypatch):
-    import vidclear.enhance as enhance_mod
+    import vidclear.engine.assembly as enhance_mod
     from vidclear.backends.torch_backend import TorchBackend
 
     class Exploding(TorchBackend):

@@ -68,7 +68,7 @@ def test_shipped_presets_load(preset):
     import yaml
 
     if "cameras" in yaml.safe_load(preset.read_text()):
-        from vidclear.serve import load_serve_config
+        from vidclear.serve.config import load_serve_config
 
         assert load_serve_config(preset).cameras
     else:

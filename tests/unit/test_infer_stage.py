@@ -1,4 +1,5 @@
-"""The infer stage with several frames in flight: order, errors, threads, and how many workers it gets."""
+"""The infer stage on the inference service with several frames in flight: order, errors, threads,
+and how many workers it gets."""
 
 import threading
 import time
@@ -11,13 +12,17 @@ from vidclear.errors import StageFailed
 from vidclear.frame import Frame
 from vidclear.pipeline.runner import Pipeline
 from vidclear.pipeline.stage import SourceStage, Stage
-from vidclear.pipeline.stages import InferStage, plan_infer_workers
+from vidclear.backends.base import BackendOptions
+from vidclear.engine.service import InferenceService, ServicePolicy, plan_workers
+from vidclear.pipeline.stages import InferStage
 
 
 class SlowFirstBackend:
     """Identity model whose early frames take longest, so a pool finishes them out of order."""
 
-    spec = SimpleNamespace(channels=1)
+    spec = SimpleNamespace(name="slow-first", channels=1)
+    device = "cpu"
+    options = BackendOptions()
 
     def __init__(self, fail_at=None):
         self.fail_at = fail_at
@@ -68,6 +73,20 @@ class Collect(Stage):
         self.seen.append((f.index, int(f.y[0, 0])))
 
 
+def infer_stage(backend, workers=1, batch_size=1):
+    """An infer stage on its own service (closed with the stage), as a file run has it."""
+    service = InferenceService(None, "cpu", BackendOptions(), ServicePolicy(workers, None, max_frames=batch_size))
+    stage = InferStage(service.stream("test"), service.add(backend), batch_size, in_flight=workers)
+    closing = stage.close
+
+    def close(completed):
+        closing(completed)
+        service.close()
+
+    stage.close = close
+    return stage
+
+
 def pool_threads():
     return [t for t in threading.enumerate() if t.name.startswith("vidclear-infer")]
 
@@ -76,7 +95,7 @@ def pool_threads():
 def test_frames_leave_in_order_with_their_own_pixels(workers):
     backend = SlowFirstBackend()
     sink = Collect()
-    Pipeline([Frames(40), InferStage(backend, workers=workers), sink], queue_size=2).run()
+    Pipeline([Frames(40), infer_stage(backend, workers=workers), sink], queue_size=2).run()
     assert sink.seen == [(i, i) for i in range(40)]
     assert backend.calls == 40
     assert pool_threads() == []
@@ -84,7 +103,7 @@ def test_frames_leave_in_order_with_their_own_pixels(workers):
 
 def test_pooled_busy_time_is_the_work_per_worker():
     """The stage's own thread only waits on its pool; its busy time is the pool's work divided by the workers."""
-    infer = InferStage(SlowFirstBackend(), workers=2)
+    infer = infer_stage(SlowFirstBackend(), workers=2)
     Pipeline([Frames(40), infer, Collect()], queue_size=2).run()
     work = 20 * 0.02 + 20 * 0.001  # the sleeps of the 40 calls
     assert work / 2 * 0.95 <= infer.stats.busy <= work / 2 * 1.9
@@ -92,7 +111,7 @@ def test_pooled_busy_time_is_the_work_per_worker():
 
 def test_an_error_in_a_worker_stops_the_run_and_names_the_stage():
     with pytest.raises(StageFailed, match="stage 'infer' failed: model broke at 7"):
-        Pipeline([Frames(40), InferStage(SlowFirstBackend(fail_at=7), workers=2), Collect()], queue_size=2).run()
+        Pipeline([Frames(40), infer_stage(SlowFirstBackend(fail_at=7), workers=2), Collect()], queue_size=2).run()
     assert pool_threads() == []
 
 
@@ -100,7 +119,7 @@ def test_an_error_in_a_worker_stops_the_run_and_names_the_stage():
 def test_workers_bound_the_inferences_in_flight(workers):
     """Two workers really run two inferences at once (the pool is not serialised), never more."""
     backend = SlowFirstBackend()
-    stage = InferStage(backend, workers=workers)
+    stage = infer_stage(backend, workers=workers)
     stage.setup()
     try:
         out = [f for i in range(0, 20, 2) for f in stage.process_batch([frame(i)])] + list(stage.finish())
@@ -123,14 +142,16 @@ def test_workers_bound_the_inferences_in_flight(workers):
         (1, "cpu", False, 8, (1, None)),
     ],
 )
-def test_plan_infer_workers(setting, device, live, cores, expected):
-    assert plan_infer_workers(setting, device, live, cores) == expected
+def test_plan_workers(setting, device, live, cores, expected):
+    assert plan_workers(setting, device, live, cores) == expected
 
 
 class HalveRgbBackend:
     """A colour model that halves RGB and remembers what it was given."""
 
-    spec = SimpleNamespace(channels=3)
+    spec = SimpleNamespace(name="halve-rgb", channels=3)
+    device = "cpu"
+    options = BackendOptions()
 
     def __init__(self):
         self.inputs = []
@@ -138,6 +159,14 @@ class HalveRgbBackend:
     def infer(self, batch):
         self.inputs.append(batch)
         return batch * 0.5
+
+
+def run_stage(stage, frames):
+    stage.setup()
+    try:
+        return stage.process_batch(frames) + list(stage.finish())
+    finally:
+        stage.close(True)
 
 
 def colour_frame(i, h=6, w=8):
@@ -153,12 +182,12 @@ def test_a_colour_model_gets_its_rgb_from_preprocess_and_gives_the_same_frames(b
     from vidclear.pipeline.stages import PreprocessStage
 
     direct_backend, staged_backend = HalveRgbBackend(), HalveRgbBackend()
-    direct = InferStage(direct_backend, batch_size).infer([colour_frame(i) for i in range(batch_size)])
+    direct = run_stage(infer_stage(direct_backend, batch_size=batch_size), [colour_frame(i) for i in range(batch_size)])
     prepared = [PreprocessStage(1, luma_model=False).process(colour_frame(i)) for i in range(batch_size)]
     for f in prepared:
         np.testing.assert_array_equal(f.rgb_in, yuv_to_rgb(f.y, f.u, f.v))
     first_rgb = prepared[0].rgb_in
-    staged = InferStage(staged_backend, batch_size).infer(prepared)
+    staged = run_stage(infer_stage(staged_backend, batch_size=batch_size), prepared)
     assert all(f.rgb_in is None for f in staged)  # released once used
     if batch_size == 1:
         assert np.shares_memory(staged_backend.inputs[0], first_rgb)  # no copy on the way

@@ -37,6 +37,7 @@ class LiveStats:
     frames: int = 0
     reconnects: int = 0
     connected: bool = False
+    connected_at: Optional[float] = None  # time.monotonic() when the current connection opened
     last_frame: Optional[float] = None  # time.monotonic() of the last frame
     first_frame_after_reconnect: list[float] = field(default_factory=list)  # seconds from reopen to frame
 
@@ -99,7 +100,7 @@ class LiveSource:
             self.container.close()
             raise InputError(f"live source {self.name} has no video stream")
         self.stats.connected = True
-        self._opened_at = time.monotonic()
+        self._opened_at = self.stats.connected_at = time.monotonic()
         cc = self.container.streams.video[0].codec_context
         if self._size is None and cc.width and cc.height:
             self._size = (cc.width, cc.height)

@@ -27,13 +27,14 @@ class StageStats:
     wait_in: float = 0.0  # seconds waiting for input
     wait_out: float = 0.0  # seconds blocked on a full output queue
     dropped: int = 0  # items dropped from this stage's output queue (live policy)
-    pooled: Optional[float] = None  # a stage that works on a pool: its work time per worker
+    service_wait: float = 0.0  # seconds waiting on the inference service
+    service_busy: Optional[float] = None  # a stage that runs a model: inference seconds per request in flight
 
     @property
     def busy(self) -> float:
-        if self.pooled is not None:  # the stage's own thread only waits on its pool
-            return self.pooled
-        return max(0.0, self.wall - self.wait_in - self.wait_out)
+        """The stage's own work, plus (for a model stage) the inference its frames took."""
+        own = max(0.0, self.wall - self.wait_in - self.wait_out - self.service_wait)
+        return own + (self.service_busy or 0.0)
 
 
 class RunControl:

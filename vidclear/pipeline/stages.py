@@ -1,6 +1,9 @@
-"""The stages of the enhance pipeline: decode -> [lowlight] -> preprocess -> infer -> encode.
+"""The stage kinds a pipeline is made of: decode -> [lowlight] -> preprocess -> infer -> encode.
 
-Decode comes in two kinds (files, live sources); lowlight exists only in night mode.
+Decode comes in two kinds (files, live sources); lowlight exists only in night
+mode. The stages that run a model (lowlight, infer) do it through the inference
+service (``vidclear/engine/service.py``). Which stages a pipeline gets, in which
+order, is data in ``vidclear/engine/assembly.py``.
 """
 
 from __future__ import annotations
@@ -8,12 +11,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Iterable, Iterator, Optional, Protocol, Sequence
+from typing import Callable, Iterable, Iterator, Optional, Protocol, Sequence
 
 import numpy as np
 
-from ..backends.base import Backend
+from ..engine.service import Model, Request, Stream
 from ..frame import (
     Frame,
     chroma_size,
@@ -127,134 +129,125 @@ def drop_stale(frames: list[Frame], max_age: Optional[float]) -> tuple[list[Fram
     return kept, len(frames) - len(kept)
 
 
-def run_rgb_model(backend: Backend, frames: list[Frame]) -> None:
-    """Run a colour model on frames: YUV -> RGB (unless preprocess made it) -> model -> YUV, in place."""
+def model_input(frames: list[Frame], colour: bool) -> np.ndarray:
+    """The model's float32 batch (N, C, H, W) for these frames; the per-frame inputs are released.
+
+    Luma models take the luma that preprocess made; a colour model takes RGB,
+    made by preprocess when it ran in this chain, else converted here. One
+    frame's input goes as it is, without a copy.
+    """
+    if not colour:
+        batch = frames[0].luma_in[None, None] if len(frames) == 1 else np.stack([f.luma_in for f in frames])[:, None]
+        for frame in frames:
+            frame.luma_in = None
+        return batch
     h, w = frames[0].y.shape
-    matrix = matrix_for(h)
     if all(f.rgb_in is not None for f in frames):
         batch = frames[0].rgb_in[None] if len(frames) == 1 else np.stack([f.rgb_in for f in frames])
     else:
+        matrix = matrix_for(h)
         batch = np.empty((len(frames), 3, h, w), np.float32)
         for frame, rgb in zip(frames, batch):
             yuv_to_rgb(frame.y, frame.u, frame.v, matrix, out=rgb)
     for frame in frames:
         frame.rgb_in = None
-    out = backend.infer(batch)
-    for frame, rgb in zip(frames, out):
-        frame.y, frame.u, frame.v = rgb_to_yuv(rgb, matrix)
+    return batch
 
 
-class LowLightStage(Stage):
+def apply_output(frames: list[Frame], out: np.ndarray, colour: bool) -> None:
+    """Put the model's output back into the frames' planes (a colour model's RGB becomes YUV again)."""
+    if colour:
+        matrix = matrix_for(frames[0].y.shape[0])
+        for frame, rgb in zip(frames, out):
+            frame.y, frame.u, frame.v = rgb_to_yuv(rgb, matrix)
+        return
+    for frame, y in zip(frames, out):
+        frame.y = float_to_luma(y[0])
+
+
+class ServiceStage(Stage):
+    """A stage that runs a model through the inference service, with up to ``in_flight`` requests out.
+
+    Frames leave in their input order. Waiting on the service is bounded and
+    watches the run's abort; its time is not the stage's work: the stage's busy
+    time is its own work plus its requests' inference time per request in flight.
+    """
+
+    def __init__(self, stream: Stream, model: Model, in_flight: int = 1) -> None:
+        super().__init__()
+        self.stream = stream
+        self.model = model
+        self.colour = model.spec.channels == 3
+        self.in_flight = in_flight
+        self._pending: deque[tuple[Request, list[Frame]]] = deque()
+        self.stats.service_busy = 0.0
+
+    def submit(self, frames: list[Frame]) -> list[Frame]:
+        """Send these frames; return those whose results are due (in order)."""
+        self._pending.append((self.stream.submit(self.model, model_input(frames, self.colour)), frames))
+        done: list[Frame] = []
+        while self._pending and (len(self._pending) >= self.in_flight or self._pending[0][0].done()):
+            done += self._collect()
+        return done
+
+    def _collect(self) -> list[Frame]:
+        request, frames = self._pending.popleft()
+        start = time.perf_counter()
+        try:
+            out = self.stream.wait(request, self.control.abort if self.control else None)
+        finally:
+            self.stats.service_wait += time.perf_counter() - start
+        self.stats.service_busy = (self.stats.service_busy or 0.0) + request.seconds / self.in_flight
+        apply_output(frames, out, self.colour)
+        return frames
+
+    def finish(self) -> Iterable[Frame]:
+        while self._pending:
+            yield from self._collect()
+
+    def close(self, completed: bool) -> None:
+        self._pending.clear()  # their requests are cancelled when the stream closes
+
+
+class LowLightStage(ServiceStage):
     """The low-light model before super-resolution, while night mode says so."""
 
     name = "lowlight"
 
-    def __init__(self, backend: Backend, switch: NightSwitch) -> None:
-        super().__init__()
-        self.backend = backend
+    def __init__(self, stream: Stream, model: Model, switch: NightSwitch) -> None:
+        super().__init__(stream, model)
         self.switch = switch
         self.enhanced = 0
 
-    def process(self, frame: Frame) -> Frame:
-        if self.switch.update(frame.y, frame.index):
-            run_rgb_model(self.backend, [frame])
-            self.enhanced += 1
-        return frame
+    def process(self, frame: Frame) -> Optional[Frame]:
+        if not self.switch.update(frame.y, frame.index):
+            return frame
+        self.enhanced += 1
+        return self.submit([frame])[0]
 
 
-def plan_infer_workers(setting: int | str, device: str, live: bool, cores: int) -> tuple[int, Optional[int]]:
-    """(workers, threads per inference call) for the infer stage.
+class InferStage(ServiceStage):
+    """Runs the model on one frame, or on several when they are queued (``batch_size``).
 
-    On a CPU, a file is fastest with two frames in flight, each on half the
-    cores: one inference split over all cores waits for its slowest thread,
-    and the decoder and encoder keep taking cores from it (FIELD_NOTES 5). A
-    live source keeps one frame at a time on all cores: latency first. A GPU
-    runs one call at a time (its backends reuse one set of buffers), so it
-    always gets one worker. None threads means all cores.
-    """
-    if device != "cpu":
-        if setting not in ("auto", 1):
-            log.info("pipeline.infer_workers=%s applies to CPUs only: one inference at a time on %s", setting, device)
-        return 1, None
-    workers = (2 if not live and cores >= 2 else 1) if setting == "auto" else int(setting)
-    if workers == 1:
-        return 1, None
-    return workers, max(1, cores // workers)
-
-
-class InferStage(Stage):
-    """Runs the model on the luma of one frame, or of several when they are queued.
-
-    With ``workers`` > 1, that many batches are inferred at once on a small
-    thread pool (the runtimes release the GIL) and leave in their input order.
-    With ``max_age`` (live sources), a frame older than that is dropped before
-    inference: it could only arrive late, and latency must stay bounded.
+    With ``in_flight`` > 1 (a file on a multi-core CPU) that many requests are
+    out at once, so the service's workers infer them together. With ``max_age``
+    (live sources), a frame older than that is dropped before inference: it
+    could only arrive late, and latency must stay bounded.
     """
 
     name = "infer"
 
-    def __init__(self, backend: Backend, batch_size: int = 1, max_age: Optional[float] = None,
-                 workers: int = 1) -> None:
-        super().__init__()
-        self.backend = backend
+    def __init__(self, stream: Stream, model: Model, batch_size: int = 1, max_age: Optional[float] = None,
+                 in_flight: int = 1) -> None:
+        super().__init__(stream, model, in_flight)
         self.batch_size = batch_size
         self.max_age = max_age
-        self.workers = workers
         self.stale = 0
-        self.colour = backend.spec.channels == 3
-        self._pool: Optional[ThreadPoolExecutor] = None
-        self._pending: deque[Future] = deque()
-
-    def setup(self) -> None:
-        if self.workers > 1:
-            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="vidclear-infer")
-            self.stats.pooled = 0.0
-
-    def _pooled_infer(self, frames: list[Frame]) -> tuple[list[Frame], float]:
-        start = time.perf_counter()
-        return self.infer(frames), time.perf_counter() - start
-
-    def _collect(self, job: Future) -> list[Frame]:
-        """A finished job's frames; its time counts towards the stage's busy time (per worker)."""
-        frames, seconds = job.result()
-        self.stats.pooled = (self.stats.pooled or 0.0) + seconds / self.workers
-        return frames
-
-    def infer(self, frames: list[Frame]) -> list[Frame]:
-        if self.colour:
-            run_rgb_model(self.backend, frames)
-            return frames
-        batch = np.stack([f.luma_in for f in frames])[:, None]
-        out = self.backend.infer(batch)
-        for frame, y in zip(frames, out):
-            frame.y = float_to_luma(y[0])
-            frame.luma_in = None
-        return frames
 
     def process_batch(self, frames: list[Frame]) -> list[Frame]:
         frames, stale = drop_stale(frames, self.max_age)
         self.stale += stale
-        if not frames:
-            return frames
-        if self._pool is None:
-            return self.infer(frames)
-        self._pending.append(self._pool.submit(self._pooled_infer, frames))
-        done: list[Frame] = []
-        # In order: wait for the oldest while all workers are busy; pass on whatever is already finished.
-        while self._pending and (len(self._pending) >= self.workers or self._pending[0].done()):
-            done += self._collect(self._pending.popleft())
-        return done
-
-    def finish(self) -> Iterable[Frame]:
-        while self._pending:
-            yield from self._collect(self._pending.popleft())
-
-    def close(self, completed: bool) -> None:
-        for job in self._pending:
-            job.cancel()
-        self._pending.clear()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        return self.submit(frames) if frames else []
 
 
 class LiveDecodeStage(SourceStage):
@@ -290,28 +283,42 @@ class EncodeStage(Stage):
 
     Sinks are opened before the run with the output size; 4:2:0 needs even
     sizes, so an odd output is cropped by one row/column to fit it. Each frame's
-    latency from capture to encoded is recorded.
+    latency from capture to encoded is recorded (and given to ``on_latency``),
+    and so is when each sink last took a frame: health is judged by output.
     """
 
     name = "encode"
 
-    def __init__(self, sinks: Sequence[Sink], size: tuple[int, int]) -> None:
+    def __init__(self, sinks: Sequence[Sink], size: tuple[int, int],
+                 on_latency: Optional[Callable[[float], None]] = None) -> None:
         super().__init__()
         self.sinks = list(sinks)
         self.size = size
+        self.on_latency = on_latency
         self.latencies: deque[float] = deque(maxlen=100_000)
+        self.started = time.monotonic()
+        self.last_written: list[Optional[float]] = [None] * len(self.sinks)  # time.monotonic() per sink
+
+    def setup(self) -> None:
+        self.started = time.monotonic()
 
     def process(self, frame: Frame) -> None:
         ew, eh = self.size
         cw, ch = chroma_size(ew, eh)
         out = merge_planes(frame.y[:eh, :ew], frame.u[:ch, :cw], frame.v[:ch, :cw])
         out.time_base = frame.time_base
-        for sink in self.sinks:
+        for i, sink in enumerate(self.sinks):
             if sink.frames_written == 0 and frame.index == 0:
                 sink.set_rotation(frame.rotation)
+            before = sink.frames_written
             sink.write(out, frame.pts)
+            if sink.frames_written > before:  # an RTSP output that is down drops the frame instead
+                self.last_written[i] = time.monotonic()
         frame.keepalive = None
-        self.latencies.append(time.monotonic() - frame.captured)
+        latency = time.monotonic() - frame.captured
+        self.latencies.append(latency)
+        if self.on_latency is not None:
+            self.on_latency(latency)
         return None
 
     def close(self, completed: bool) -> None:

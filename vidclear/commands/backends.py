@@ -1,0 +1,32 @@
+"""``vidclear backends``: which backends can run here, and why not."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..exit_codes import EXIT_OK
+from ..table import print_columns
+
+NAME = "backends"
+HELP = "list the backends and whether each can run here"
+
+
+def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    be = sub.add_parser(NAME, parents=[common], help=HELP)
+    be.add_argument("--json", action="store_true", help="print a JSON list")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..backends.select import backend_table
+
+    rows = backend_table()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    print_columns(
+        ("backend", "device", "available", "version", "reason when unavailable"),
+        [(r["backend"], r["device"], "yes" if r["available"] else "no", r["version"] or "-", r["reason"] or "")
+         for r in rows],
+    )
+    return EXIT_OK

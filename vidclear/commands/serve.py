@@ -1,0 +1,21 @@
+"""``vidclear serve CAMERAS.yaml``: many live cameras on one engine, with /metrics and /healthz."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "serve"
+HELP = "run many live cameras from one config"
+
+
+def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    sv = sub.add_parser(NAME, parents=[common], help=HELP)
+    sv.add_argument("config", type=Path, help="YAML with cameras: (see configs/cameras.example.yaml)")
+    sv.add_argument("--duration", type=float, help="stop after this many seconds (default: until SIGTERM)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..serve.server import run_serve
+
+    return run_serve(args.config, args.duration)

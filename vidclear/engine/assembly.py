@@ -1,0 +1,221 @@
+"""The one assembly: a pipeline built from the config, for every command.
+
+    source -> [lowlight] -> preprocess -> infer -> encode -> sinks
+
+The chain is data: ``CHAIN`` names the stage kinds in the order a frame takes
+them and ``STAGE_KINDS`` builds each one from the parts of a run (or leaves it
+out, as lowlight is outside night mode). ``enhance``, ``serve`` and ``bench``
+all come through ``assemble``; the models run through one ``InferenceService``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, Union
+
+from ..backends.base import BackendOptions, usable_cores
+from ..backends.select import choose_backend
+from ..config import Config
+from ..errors import ConfigError
+from ..io.live import LiveSource, is_live
+from ..io.live_sinks import RtspSink, SegmentSink
+from ..io.sink import FileSink, check_output_path
+from ..io.source import FileSource
+from ..models.registry import ModelSpec, get_model
+from ..pipeline.night import NightSwitch
+from ..pipeline.runner import Pipeline
+from ..pipeline.stage import Stage
+from ..pipeline.stages import (
+    DecodeStage,
+    EncodeStage,
+    InferStage,
+    LiveDecodeStage,
+    LowLightStage,
+    PreprocessStage,
+    Sink,
+)
+from ..secrets import with_password
+from ..steps import build_steps
+from .service import InferenceService, Stream, plan_policy
+
+log = logging.getLogger(__name__)
+
+Source = Union[FileSource, LiveSource]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a config asks for, resolved before anything is opened: a bad name is a config error."""
+
+    spec: ModelSpec
+    night_spec: Optional[ModelSpec]
+    steps: list
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> "Plan":
+        spec = get_model(cfg.model)
+        night_spec = get_model(cfg.lowlight.model) if cfg.lowlight.mode != "off" else None
+        if night_spec is not None and (night_spec.channels != 3 or night_spec.scale != 1):
+            raise ConfigError(f"lowlight.model '{night_spec.name}' is not a low-light model")
+        return cls(spec, night_spec, build_steps(cfg.steps))
+
+
+def start_service(cfg: Config, live: bool, frame_hw: Optional[tuple[int, int]] = None) -> InferenceService:
+    """The inference service for this process: backend and device chosen once, policy from the config."""
+    backend_cls, device = choose_backend(cfg.backend, cfg.device)
+    policy = plan_policy(cfg, device, live, usable_cores())
+    if policy.workers > 1:
+        log.info("inference: %d frames at once, %d CPU thread(s) each", policy.workers, policy.threads)
+    return InferenceService(backend_cls, device, BackendOptions.from_config(cfg, frame_hw), policy)
+
+
+def open_source(source: str, cfg: Config, fail_fast: bool = True, password_env: Optional[str] = None) -> Source:
+    if is_live(source):
+        live = cfg.live
+        return LiveSource(with_password(source, password_env), live.transport, live.open_timeout,
+                          live.stall_timeout, live.backoff_initial, live.backoff_max, live.max_retries, fail_fast)
+    return FileSource(Path(source))
+
+
+def make_sink(target: str, cfg: Config, input_path: Optional[Path] = None, audio_template=None) -> Sink:  # noqa: ANN001
+    """An output from its name: rtsp:// publishes, a strftime pattern records segments, else a file."""
+    if target.lower().startswith(("rtsp://", "rtsps://")):
+        return RtspSink(target, cfg.encoder, cfg.live.transport)
+    if "%" in Path(target).name:
+        return SegmentSink(target, cfg.live.segment_seconds, cfg.encoder)
+    path = Path(target)
+    check_output_path(path, input_path if input_path is not None and input_path.exists() else None)
+    return FileSink(path, cfg.encoder, cfg.audio, audio_template)
+
+
+def output_size(width: int, height: int, scale: int) -> tuple[int, int]:
+    out_w, out_h = width * scale, height * scale
+    even = (out_w - out_w % 2, out_h - out_h % 2)
+    if even != (out_w, out_h):
+        log.info("output %dx%d is odd: encoding %dx%d (4:2:0 needs even sizes)", out_w, out_h, *even)
+    return even
+
+
+def open_sinks(targets: list[str], cfg: Config, source: Source, size: tuple[int, int],
+               input_path: Optional[Path] = None) -> list[Sink]:
+    """Every output opened at the output size; on a failure the ones already open are removed again."""
+    sinks: list[Sink] = []
+    try:
+        for target in targets:
+            sink = make_sink(target, cfg, input_path, source.audio_stream)
+            sink.open(*size, source.info.time_base, source.info.rate)
+            sinks.append(sink)
+    except BaseException:
+        for sink in sinks:
+            sink.close(False)
+        raise
+    if isinstance(source, FileSource) and source.audio_stream is not None:
+        files = [s for s in sinks if isinstance(s, FileSink)]
+        if files:
+            source.on_audio_packet = files[0].add_audio_packet
+    return sinks
+
+
+@dataclass
+class Parts:
+    """What the stage builders take: one run's config, source, models and outputs."""
+
+    cfg: Config
+    plan: Plan
+    source: Source
+    service: InferenceService
+    stream: Stream
+    sinks: list[Sink]
+    size: tuple[int, int]
+    on_latency: Optional[Callable[[float], None]] = None
+
+    @property
+    def live(self) -> bool:
+        return isinstance(self.source, LiveSource)
+
+    @property
+    def frame_hw(self) -> tuple[int, int]:
+        return self.source.info.height, self.source.info.width
+
+
+def _decode(p: Parts) -> Stage:
+    return LiveDecodeStage(p.source, p.cfg.max_frames) if p.live else DecodeStage(p.source, p.cfg.max_frames)
+
+
+def _lowlight(p: Parts) -> Optional[Stage]:
+    if p.plan.night_spec is None:
+        return None
+    low = p.cfg.lowlight
+    return LowLightStage(p.stream, p.service.model(p.plan.night_spec, p.frame_hw),
+                         NightSwitch(low.mode, low.dark_below, low.bright_above))
+
+
+def _preprocess(p: Parts) -> Stage:
+    return PreprocessStage(p.plan.spec.scale, p.plan.steps, luma_model=p.plan.spec.channels == 1)
+
+
+def _infer(p: Parts) -> Stage:
+    max_age = p.cfg.live.max_latency_ms / 1000 if p.live else None
+    return InferStage(p.stream, p.service.model(p.plan.spec, p.frame_hw), p.cfg.pipeline.batch_size, max_age,
+                      in_flight=p.service.policy.workers)
+
+
+def _encode(p: Parts) -> Stage:
+    return EncodeStage(p.sinks, p.size, p.on_latency)
+
+
+STAGE_KINDS: dict[str, Callable[[Parts], Optional[Stage]]] = {
+    "decode": _decode,
+    "lowlight": _lowlight,
+    "preprocess": _preprocess,
+    "infer": _infer,
+    "encode": _encode,
+}
+CHAIN: tuple[str, ...] = ("decode", "lowlight", "preprocess", "infer", "encode")  # the path of a frame
+
+
+@dataclass
+class Assembly:
+    """One assembled pipeline and the parts a command reports on."""
+
+    pipeline: Pipeline
+    stages: dict[str, Stage]
+    stream: Stream
+    source: Source
+    sinks: list[Sink]
+    size: tuple[int, int]
+
+    @property
+    def infer(self) -> InferStage:
+        stage = self.stages["infer"]
+        assert isinstance(stage, InferStage)
+        return stage
+
+    @property
+    def encode(self) -> EncodeStage:
+        stage = self.stages["encode"]
+        assert isinstance(stage, EncodeStage)
+        return stage
+
+    def close(self) -> None:
+        """Cancel whatever this pipeline left with the service."""
+        self.stream.close()
+
+
+def assemble(cfg: Config, plan: Plan, source: Source, sinks: list[Sink], size: tuple[int, int],
+             service: InferenceService, name: str, on_latency: Optional[Callable[[float], None]] = None) -> Assembly:
+    """The pipeline for one source and its outputs, its models served by ``service``."""
+    stream = service.stream(name)
+    parts = Parts(cfg, plan, source, service, stream, sinks, size, on_latency)
+    try:
+        built = {kind: STAGE_KINDS[kind](parts) for kind in CHAIN}
+    except BaseException:
+        stream.close()
+        raise
+    stages = {kind: stage for kind, stage in built.items() if stage is not None}
+    live = parts.live
+    queue_size = cfg.live.queue_size if live else cfg.pipeline.queue_size
+    pipeline = Pipeline(list(stages.values()), queue_size, policy="drop_oldest" if live else "block")
+    return Assembly(pipeline, stages, stream, source, sinks, size)

@@ -1,0 +1,111 @@
+"""One input to one output (``vidclear enhance``, ``bench``): check, assemble, run, report.
+
+A file run is the same engine as ``serve``: one inference service with one
+stream. Everything a user can get wrong is checked before the first frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from ..config import Config
+from ..io.live import LiveStats, is_live
+from ..pipeline.runner import RunResult
+from ..progress import progress_reporter
+from ..summary import format_live, format_summary, summary_json
+from .assembly import Plan, assemble, open_sinks, open_source, output_size, start_service
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunOutcome:
+    output: str
+    result: RunResult
+    size: Optional[tuple[int, int]]
+    backend: dict
+    damage: Optional[str] = None
+    live: Optional[LiveStats] = None
+    latencies: list[float] = field(default_factory=list)
+    stale: int = 0  # live frames dropped before inference for being older than live.max_latency_ms
+
+    @property
+    def frames(self) -> int:
+        return self.result.frames
+
+    @property
+    def interrupted_by(self) -> Optional[str]:
+        return self.result.interrupted_by
+
+    def report(self) -> str:
+        size = f"{self.size[0]}x{self.size[1]}" if self.size else "no frames"
+        head = (
+            f"output: {self.output} ({size}, {self.frames} frames)\n"
+            f"model {self.backend.get('model')} on {self.backend.get('backend')}/{self.backend.get('device')}"
+        )
+        if self.backend.get("infer_workers", 1) > 1:
+            threads = self.backend.get("threads")
+            head += f" ({self.backend['infer_workers']} frames at once, {threads} thread{'s' * (threads != 1)} each)"
+        text = head + "\n" + format_summary(self.result)
+        if self.live is not None:
+            text += "\n" + format_live(self.result, self.live, self.latencies, self.stale)
+        return text
+
+    def as_json(self) -> dict:
+        return summary_json(self.result, self.live, self.latencies, output=self.output, backend=self.backend,
+                            stale=self.stale)
+
+
+def run_enhance(
+    input_path: Path | str,
+    output_path: Path | str,
+    cfg: Config,
+    show_progress: bool = False,
+    duration: Optional[float] = None,
+) -> RunOutcome:
+    plan = Plan.from_config(cfg)  # before opening anything: a bad name or step is a config error
+    live = is_live(str(input_path))
+    if not live:
+        input_path = Path(input_path)
+    source = open_source(str(input_path), cfg, password_env=cfg.live.password_env)
+    info = source.info
+    size = output_size(info.width, info.height, plan.spec.scale)
+    service = None
+    try:
+        service = start_service(cfg, live, (info.height, info.width))
+        sinks = open_sinks([str(output_path)], cfg, source, size, None if live else Path(input_path))
+        try:
+            run = assemble(cfg, plan, source, sinks, size, service, "enhance")
+        except BaseException:
+            for sink in sinks:
+                sink.close(False)
+            raise
+    except BaseException:
+        source.close()
+        if service is not None:
+            service.close()
+        raise
+    log.info("%s: %dx%d %s, %s frames -> %s x%d -> %dx%d", getattr(source, "name", input_path), info.width,
+             info.height, info.codec, info.frames or ("live" if live else "?"), plan.spec.name, plan.spec.scale,
+             *size)
+    timer = threading.Timer(duration, run.pipeline.request_stop, args=("duration",)) if duration else None
+    if timer:
+        timer.daemon = True
+        timer.start()
+    total = None if live else (min(info.frames, cfg.max_frames) if info.frames and cfg.max_frames
+                               else (cfg.max_frames or info.frames))
+    try:
+        with progress_reporter(show_progress, total or None) as on_progress:
+            result = run.pipeline.run(on_progress)
+    finally:
+        if timer:
+            timer.cancel()
+        run.close()
+        service.close()
+    described = service.models[plan.spec.name].backend.describe() | {"infer_workers": service.policy.workers}
+    return RunOutcome(str(output_path), result, size, described, source.damage, source.stats if live else None,
+                      list(run.encode.latencies), run.infer.stale)

@@ -1,0 +1,1 @@
+"""``vidclear serve``: cameras on the shared engine (config, cameras, metrics and health, the server)."""

@@ -1,0 +1,58 @@
+"""``serve``'s config: everything ``enhance`` takes, plus the cameras and the metrics endpoint.
+
+Unknown keys are errors naming the key, in the cameras too. Every camera's
+model (its own ``model:`` or the top-level one) is checked before anything starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..config import Config, load_config
+from ..engine.assembly import Plan
+from ..errors import ConfigError, VidclearError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CameraConfig(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    url: str
+    password_env: Optional[str] = Field(None, description="environment variable holding this camera's password")
+    model: Optional[str] = Field(None, description="this camera's model (default: the top-level model)")
+    outputs: list[str] = Field(min_length=1, description="files, segment patterns or rtsp:// URLs")
+
+
+class MetricsConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(9108, ge=0, le=65535)
+
+
+class ServeConfig(Config):
+    cameras: list[CameraConfig] = Field(min_length=1)
+    metrics: MetricsConfig = MetricsConfig()
+
+    def for_camera(self, camera: CameraConfig) -> Config:
+        """The config one camera's pipeline runs with (its own model, if it names one)."""
+        data = self.model_dump(exclude={"cameras", "metrics"})
+        if camera.model is not None:
+            data["model"] = camera.model
+        return Config.model_validate(data)
+
+
+def load_serve_config(path: Path) -> ServeConfig:
+    cfg = load_config(path, model=ServeConfig)
+    names = [c.name for c in cfg.cameras]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"config {path}: camera names must be unique")
+    for camera in cfg.cameras:
+        try:
+            Plan.from_config(cfg.for_camera(camera))
+        except VidclearError as e:
+            raise ConfigError(f"config {path}: camera {camera.name}: {e}") from None
+    return cfg

@@ -1,0 +1,96 @@
+"""``vidclear serve CONFIG.yaml``: many cameras on one engine, with metrics and health.
+
+Each camera is the pipeline every command assembles (live policy), run by its
+own thread that reconnects forever, so one camera's failure never stops the
+others. All cameras share one inference service: frames of the same model and
+size are batched across cameras (``batch.max_frames``, ``batch.max_wait_ms``),
+each model is loaded once. SIGTERM/SIGINT stop every camera cleanly, segments
+finalised; the exit code is 0 after a clean stop and 1 when a camera's output failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Optional
+
+from ..engine.assembly import start_service
+from .camera import Camera
+from .config import ServeConfig, load_serve_config
+from .metrics import Metrics, health_report, start_http
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_OUTPUT_FAILED = 0, 1
+
+
+class Server:
+    def __init__(self, cfg: ServeConfig) -> None:
+        self.cfg = cfg
+        self.stopping = threading.Event()
+        self.service = start_service(cfg, live=True)
+        self.metrics = Metrics()
+        self.cameras = [Camera(c, cfg, self.service, self.stopping, self.metrics.observer(c.name))
+                        for c in cfg.cameras]
+        self.metrics.watch(self.cameras, lambda: self.service.describe()["models"])
+        self.http = None
+        self.port: Optional[int] = None
+
+    def start(self) -> None:
+        self.http = start_http(self.cfg.metrics.host, self.cfg.metrics.port, self.metrics.text, self.health)
+        self.port = self.http.server_address[1]
+        for cam in self.cameras:
+            cam.thread.start()
+        log.info("serving %d cameras; metrics on http://%s:%d/metrics, health on /healthz", len(self.cameras),
+                 self.cfg.metrics.host, self.port)
+
+    def health(self) -> tuple[int, dict]:
+        return health_report(self.cameras)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for cam in self.cameras:
+            cam.stop()
+        deadline = time.monotonic() + self.cfg.live.stall_timeout + 5
+        for cam in self.cameras:
+            cam.thread.join(max(0.1, deadline - time.monotonic()))
+            if cam.thread.is_alive():
+                log.warning("camera %s did not stop within %.0f s", cam.name, self.cfg.live.stall_timeout + 5)
+        self.service.close()
+        if self.http is not None:
+            self.http.shutdown()
+            self.http.server_close()
+
+    def exit_code(self) -> int:
+        failed = [cam for cam in self.cameras if cam.output_failures]
+        for cam in failed:
+            log.error("camera %s: its output failed %d time(s), last: %s", cam.name, cam.output_failures,
+                      cam.last_output_error)
+        return EXIT_OUTPUT_FAILED if failed else EXIT_OK
+
+
+def run_serve(config_path: Path, duration: Optional[float] = None) -> int:
+    cfg = load_serve_config(config_path)
+    server = Server(cfg)
+    done = threading.Event()
+
+    def on_signal(signum, _frame) -> None:  # noqa: ANN001
+        log.info("%s received: stopping every camera", signal.Signals(signum).name)
+        done.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.start()
+        done.wait(duration)
+    finally:
+        server.stop()
+        for s, old in previous.items():
+            signal.signal(s, old)
+    for cam in server.cameras:
+        counts = cam.counts()
+        log.info("camera %s: %d frames in, %d out, %d reconnects", cam.name, counts["frames_in"],
+                 counts["frames_out"], counts["reconnects"])
+    return server.exit_code()

@@ -1,0 +1,16 @@
+"""Plain-text tables, the one printer the commands use."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+
+def columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Left-aligned columns separated by two spaces (``vidclear models``, ``backends``)."""
+    table = [tuple(header)] + [tuple(r) for r in rows]
+    widths = [max(len(t[i]) for t in table) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(t, widths)).rstrip() for t in table)
+
+
+def print_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    print(columns(header, rows))
