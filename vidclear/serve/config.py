@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..config import Config, load_config
 from ..engine.assembly import Plan
-from ..errors import ConfigError, VidclearError
+from ..errors import ConfigError, OutputError, VidclearError
+from ..io.sink import container_format
 
 
 class _Strict(BaseModel):
@@ -53,6 +54,18 @@ def load_serve_config(path: Path) -> ServeConfig:
     for camera in cfg.cameras:
         try:
             Plan.from_config(cfg.for_camera(camera))
+            for output in camera.outputs:
+                check_output(output)
         except VidclearError as e:
             raise ConfigError(f"config {path}: camera {camera.name}: {e}") from None
     return cfg
+
+
+def check_output(target: str) -> None:
+    """A recording output must name a known container in a folder that exists (RTSP targets are tried live)."""
+    if target.lower().startswith(("rtsp://", "rtsps://")):
+        return
+    path = Path(target)
+    container_format(path)
+    if not path.parent.is_dir():
+        raise OutputError(f"output directory does not exist: {path.parent}")

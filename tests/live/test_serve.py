@@ -1,0 +1,182 @@
+"""`vidclear serve` on the one engine, against real RTSP servers on 127.0.0.1: no camera stalls
+another, health means output, the night chain and per-camera models, exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import time
+
+import av
+import pytest
+
+from live_process import Running, http_get, parse_metrics, sample_values, segment_frames, wait_healthy, write_config
+from live_servers import free_port
+
+pytestmark = pytest.mark.live
+
+
+def health(port: int) -> tuple[int, dict]:
+    status, body = http_get(f"http://127.0.0.1:{port}/healthz")
+    return status, json.loads(body)
+
+
+def written(port: int, camera: str) -> float:
+    """Frames written to the camera's outputs so far, as /metrics says."""
+    _, text = http_get(f"http://127.0.0.1:{port}/metrics")
+    return sum(s.value for f in parse_metrics(text).values() for s in f.samples
+               if s.name == "vidclear_output_frames_total" and s.labels["camera"] == camera)
+
+
+def test_a_dead_camera_of_another_size_stalls_no_other(tmp_path, rtsp_servers):
+    big = rtsp_servers("camera", "--width", "320", "--height", "240", "--fps", "15")
+    small = rtsp_servers("camera", "--width", "160", "--height", "120", "--fps", "15")
+    port = free_port()
+    cfg = write_config(tmp_path / "cams.yaml", f"""
+model: espcn-x2
+batch: {{max_frames: 4, max_wait_ms: 10}}
+live: {{stall_timeout: 2, backoff_initial: 0.25, backoff_max: 0.5, segment_seconds: 2}}
+metrics: {{port: {port}}}
+cameras:
+  - {{name: big, url: "{big.url}", outputs: ["{tmp_path}/big_%H%M%S.ts"]}}
+  - {{name: small, url: "{small.url}", outputs: ["{tmp_path}/small_%H%M%S.ts"]}}
+""")
+    proc = Running("serve", str(cfg), "--duration", "120")  # stopped by SIGTERM below
+    wait_healthy(port, ["big", "small"])
+    time.sleep(5)
+    small.kill()
+    before = written(port, "big")
+    time.sleep(10)
+    gained = written(port, "big") - before
+    status, report = health(port)
+    small_before = written(port, "small")
+    rtsp_servers("camera", "--width", "160", "--height", "120", "--fps", "15", port=small.port)
+    wait_healthy(port, ["big", "small"], timeout=30)
+    time.sleep(2)
+    small_after = written(port, "small")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert gained >= 120, f"the live camera wrote {gained} frames in the 10 s after the other died"
+    assert status == 503
+    assert report["cameras"]["big"]["healthy"] and report["cameras"]["big"]["state"] == "ok"
+    dead = report["cameras"]["small"]
+    assert not dead["healthy"] and dead["state"] == "reconnecting" and "no input" in dead["reason"], dead
+    assert small_after - small_before >= 15, "the returned camera records again"
+    small_times = [t for _, pts in segment_frames(tmp_path, "small_*") for t in pts]
+    gaps = [b - a for a, b in zip(small_times, small_times[1:])]
+    assert max(gaps) >= 8, "the outage shows in the small camera's recording"
+    assert len(small_times) - gaps.index(max(gaps)) > 15, "frames recorded after the server returned"
+
+
+def test_a_camera_whose_output_is_gone_turns_unhealthy(tmp_path, rtsp_servers):
+    cam = rtsp_servers("camera", "--fps", "15")
+    target = rtsp_servers("record", "--out", str(tmp_path / "recorded.mkv"))
+    port = free_port()
+    stall = 2
+    cfg = write_config(tmp_path / "cams.yaml", f"""
+model: bicubic-x2
+live: {{stall_timeout: {stall}}}
+metrics: {{port: {port}}}
+cameras:
+  - {{name: pub, url: "{cam.url}", outputs: ["rtsp://127.0.0.1:{target.port}/cam"]}}
+""")
+    proc = Running("serve", str(cfg), "--duration", "90")
+    wait_healthy(port, ["pub"])
+    time.sleep(1)
+    target.kill()
+    stopped = time.monotonic()
+    state = None
+    while time.monotonic() - stopped < stall + 10:
+        _, report = health(port)
+        state = report["cameras"]["pub"]
+        if not state["healthy"]:
+            break
+        time.sleep(0.1)
+    took = time.monotonic() - stopped
+    frames_in = state["frames_in"]
+    time.sleep(1)
+    _, later = health(port)
+    _, text = http_get(f"http://127.0.0.1:{port}/metrics")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert not state["healthy"], state
+    assert took <= stall + 2, f"unhealthy only after {took:.1f} s"
+    assert state["state"] == "no_output" and f"rtsp://127.0.0.1:{target.port}/cam" in state["reason"], state
+    assert later["cameras"]["pub"]["frames_in"] > frames_in, "the camera itself kept sending"
+    dropped = sample_values(parse_metrics(text), "vidclear_output_dropped_frames_total")
+    assert dropped["pub"] > 0
+
+
+def test_night_chain_and_a_camera_with_its_own_model(tmp_path, rtsp_servers):
+    """lowlight.mode: on before espcn-x2, a second camera on espcn-x3: both record; the low-light
+    model is loaded once although its camera reconnects three times."""
+    night = rtsp_servers("camera", "--width", "160", "--height", "120", "--fps", "10")
+    wide = rtsp_servers("camera", "--width", "160", "--height", "120", "--fps", "10")
+    port = free_port()
+    cfg = write_config(tmp_path / "cams.yaml", f"""
+model: espcn-x2
+lowlight: {{mode: on}}
+live: {{stall_timeout: 2, backoff_initial: 0.25, backoff_max: 0.5, segment_seconds: 2}}
+metrics: {{port: {port}}}
+cameras:
+  - {{name: night, url: "{night.url}", outputs: ["{tmp_path}/night_%H%M%S.ts"]}}
+  - {{name: wide, url: "{wide.url}", model: espcn-x3, outputs: ["{tmp_path}/wide_%H%M%S.mp4"]}}
+""")
+    proc = Running("serve", str(cfg), "--duration", "120")
+    wait_healthy(port, ["night", "wide"])
+    for i in range(1, 4):
+        night.kill()
+        time.sleep(1)
+        night = rtsp_servers("camera", "--width", "160", "--height", "120", "--fps", "10", port=night.port)
+        proc.wait_for(f"reconnected (reconnect {i})", timeout=30)
+    wait_healthy(port, ["night", "wide"], timeout=30)
+    time.sleep(4)
+    _, report = health(port)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert report["cameras"]["night"]["reconnects"] == 3
+    assert report["cameras"]["night"]["model"] == "espcn-x2" and report["cameras"]["wide"]["model"] == "espcn-x3"
+    assert err.count("loaded model 'lowlight'") == 1, err
+    assert err.count("loaded model 'espcn-x2'") == 1 and err.count("loaded model 'espcn-x3'") == 1
+    for name, size, least in (("night", (320, 240), 30), ("wide", (480, 360), 60)):
+        segments = segment_frames(tmp_path, f"{name}_*")
+        assert sum(len(p) for _, p in segments) >= least, (name, report)
+        with av.open(str(segments[0][0])) as c:
+            assert (c.streams.video[0].width, c.streams.video[0].height) == size
+
+
+def test_sigint_stops_cleanly_and_a_failed_output_exits_1(tmp_path, rtsp_servers):
+    cam = rtsp_servers("camera", "--fps", "15")
+    port = free_port()
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    cfg = write_config(tmp_path / "cams.yaml", f"""
+model: bicubic-x2
+live: {{segment_seconds: 1, backoff_max: 0.5}}
+metrics: {{port: {port}}}
+cameras:
+  - {{name: gate, url: "{cam.url}", outputs: ["{rec}/gate_%H%M%S.ts"]}}
+""")
+    proc = Running("serve", str(cfg), "--duration", "60")
+    wait_healthy(port, ["gate"])
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err  # a clean stop, as service managers expect
+    segments = segment_frames(rec, "gate_*")
+    assert len(segments) >= 2 and all(pts for _, pts in segments), "every segment finalised and playable"
+
+    proc = Running("serve", str(cfg), "--duration", "60")
+    wait_healthy(port, ["gate"])
+    shutil.rmtree(rec)  # the recording folder goes away under a running camera
+    proc.wait_for("camera gate:", timeout=20)
+    _, report = health(port)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1, err
+    assert "camera gate: its output failed" in err
+    assert not report["cameras"]["gate"]["healthy"]
