@@ -24,11 +24,14 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	@test -f "$(CLIP)" || { echo "demo: clip $(CLIP) not found (expected ../shared/data beside the repo)"; exit 2; }
 	@mkdir -p $(dir $(DEMO_OUT))
-	$(VENV)/bin/vidclear enhance "$(CLIP)" "$(DEMO_OUT)" --model espcn-x2 --max-frames 200
+	@clip="$(CLIP)"; if [ ! -f "$$clip" ]; then \
+		echo "demo: $(CLIP) not found (../shared/data is not beside the repo): generating a clip instead"; \
+		clip=demo/generated_cctv.mp4; $(PY) tools/demo_clip.py "$$clip" || exit 1; fi; \
+	$(VENV)/bin/vidclear enhance "$$clip" "$(DEMO_OUT)" --model espcn-x2 --max-frames 200
 
-test: install
+# As root, `make test` installs the live tests' Debian packages itself; as another user it says what to run.
+test: install live-deps
 	$(PY) -m pytest -q
 
 bench: install
@@ -37,7 +40,12 @@ bench: install
 
 live-deps:
 	@/usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')" 2>/dev/null || \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(LIVE_DEBS); }
+	if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(LIVE_DEBS); \
+	else \
+		echo "make: the live tests need GStreamer's RTSP server: run 'sudo make live-deps' once, then 'make test' again"; \
+		exit 2; \
+	fi
 
 clean:
 	rm -rf $(VENV) .venv-opencv demo .pytest_cache bench.json bench.md
