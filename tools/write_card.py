@@ -39,7 +39,7 @@ def cpu_fps(name: str, height: int, width: int, frames: int = 10) -> dict:
     spec = get_model(name)
     x = np.random.default_rng(0).random((1, spec.channels, height, width), dtype=np.float32) * 0.5
     out = {}
-    for cls in (OnnxRuntimeBackend, TorchBackend):  # one at a time: their thread pools fight (FIELD_NOTES 5)
+    for cls in (OnnxRuntimeBackend, TorchBackend):  # one at a time: their thread pools fight (docs/performance.md, CPU inference)
         backend = cls(spec, "cpu")
         out[cls.name] = 1 / median_infer_seconds(backend, x, frames)
         del backend

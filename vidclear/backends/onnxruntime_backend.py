@@ -48,7 +48,7 @@ class OnnxRuntimeBackend(Backend):
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = self.options.cpu_threads
-        # Spinning threads steal the cores x264 and the other stages need (FIELD_NOTES 5).
+        # Spinning threads steal the cores x264 and the other stages need (docs/performance.md, CPU inference).
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = ["CUDAExecutionProvider"] if device == "cuda" else ["CPUExecutionProvider"]
         self.session = ort.InferenceSession(str(self.onnx_path), opts, providers=providers)

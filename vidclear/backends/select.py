@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 BACKENDS: dict[str, type[Backend]] = {b.name: b for b in (TensorRTBackend, TorchBackend, OnnxRuntimeBackend)}
 
-# (backend, device) from fastest to slowest (FIELD_NOTES 5 and 6).
+# (backend, device) from fastest to slowest (docs/performance.md, backend order).
 AUTO_ORDER: list[tuple[str, str]] = [
     ("tensorrt", "cuda"),
     ("torch", "cuda"),

@@ -5,7 +5,7 @@ engine therefore has a JSON sidecar (TensorRT version, GPU, compute capability,
 ONNX sha256, precision, shape profile, build date); a mismatch, or a failed
 deserialisation, triggers a logged rebuild, or a clear error when building is
 disabled. Everything here but ``build_engine`` is plain Python and unit-tested;
-``build_engine`` follows the TensorRT 10.x/11.x API (FIELD_NOTES 2):
+``build_engine`` follows the TensorRT 10.x/11.x API (docs/performance.md, TensorRT):
 no EXPLICIT_BATCH, no FP16 flag on 11 (fp16 comes from the fp16 ONNX file).
 """
 

@@ -155,7 +155,7 @@ class RtspSink(_LiveEncodedSink):
             self._first_pts = pts
         frame.pts = pts - self._first_pts
         try:
-            # RTSP connects at the first mux: connection errors surface here (FIELD_NOTES 3)
+            # RTSP connects at the first mux: connection errors surface here (docs/performance.md, PyAV)
             self.container.mux(self.video.encode(frame))
         except (av.error.FFmpegError, OSError) as e:
             self._drop(f"send failed ({getattr(e, 'strerror', None) or e})")

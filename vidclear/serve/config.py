@@ -54,11 +54,20 @@ def load_serve_config(path: Path) -> ServeConfig:
     for camera in cfg.cameras:
         try:
             Plan.from_config(cfg.for_camera(camera))
+        except VidclearError as e:
+            raise ConfigError(f"config {path}: camera {camera.name}: {e}") from None
+    return cfg
+
+
+def check_outputs(cfg: ServeConfig, path: Path) -> None:
+    """Before serving: every recording output can be written (checked at start, not at load, so
+    that a preset can name folders of the machine it is meant for)."""
+    for camera in cfg.cameras:
+        try:
             for output in camera.outputs:
                 check_output(output)
         except VidclearError as e:
             raise ConfigError(f"config {path}: camera {camera.name}: {e}") from None
-    return cfg
 
 
 def check_output(target: str) -> None:

@@ -19,7 +19,7 @@ from typing import Optional
 
 from ..engine.assembly import start_service
 from .camera import Camera
-from .config import ServeConfig, load_serve_config
+from .config import ServeConfig, check_outputs, load_serve_config
 from .metrics import Metrics, health_report, start_http
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,7 @@ class Server:
 
 def run_serve(config_path: Path, duration: Optional[float] = None) -> int:
     cfg = load_serve_config(config_path)
+    check_outputs(cfg, config_path)
     server = Server(cfg)
     done = threading.Event()
 
