@@ -78,7 +78,11 @@ def create_backend(
 
 
 def backend_table() -> list[dict]:
-    """Every (backend, device) pair that auto considers, with why it cannot run here."""
+    """Every (backend, device) pair that auto considers, with why it cannot run here, and the board
+    on a Jetson (its GPU alone says only "Orin")."""
+    from ..export.tensorrt_build import jetson_module
+
+    module = jetson_module() or None
     rows = []
     for name, device in AUTO_ORDER:
         cls = BACKENDS[name]
@@ -90,6 +94,7 @@ def backend_table() -> list[dict]:
                 "available": reason is None,
                 "version": cls.version(),
                 "reason": reason,
+                "platform": module,
             }
         )
     return rows

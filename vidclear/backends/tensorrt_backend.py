@@ -28,7 +28,7 @@ MIN_ENGINE_PSNR_DB = 45.0  # engine vs fp32 PyTorch on a real frame, checked aft
 
 def _tensorrt_missing() -> Optional[str]:
     try:
-        import tensorrt  # noqa: F401
+        import tensorrt
     except ImportError as e:
         return (
             f"TensorRT is not installed ({e}); install the 'tensorrt' extra where NVIDIA's wheels are reachable, "
@@ -36,7 +36,17 @@ def _tensorrt_missing() -> Optional[str]:
         )
     except OSError as e:  # bindings present, libraries missing
         return f"TensorRT's libraries failed to load ({e})"
-    return None
+    return tb.tensorrt_version_problem(str(getattr(tensorrt, "__version__", "?")))
+
+
+def torch_dtype(trt, torch, trt_dtype):  # noqa: ANN001, ANN201 - the tensorrt and torch modules, a trt.DataType
+    """The torch dtype of an engine I/O tensor (read from the engine, not assumed float32)."""
+    table = {"FLOAT": torch.float32, "HALF": torch.float16, "BF16": torch.bfloat16, "INT8": torch.int8,
+             "INT32": torch.int32, "UINT8": torch.uint8, "BOOL": torch.bool}
+    for name, dtype in table.items():
+        if getattr(trt.DataType, name, None) == trt_dtype:
+            return dtype
+    raise VidclearError(f"TensorRT engine tensor of type {trt_dtype} is not supported")
 
 
 class TensorRTBackend(Backend):
@@ -58,11 +68,11 @@ class TensorRTBackend(Backend):
 
     @classmethod
     def version(cls) -> str | None:
-        if _tensorrt_missing():
+        try:
+            import tensorrt as trt
+        except (ImportError, OSError):
             return None
-        import tensorrt as trt
-
-        return trt.__version__
+        return str(getattr(trt, "__version__", "?"))  # also a version too old to use: the table says why
 
     def __init__(self, spec: ModelSpec, device: str, options: Optional[BackendOptions] = None) -> None:
         super().__init__(spec, device, options)
@@ -81,37 +91,58 @@ class TensorRTBackend(Backend):
             tb.parse_hw(cfg.opt) if cfg.opt else None,
             tb.parse_hw(cfg.max) if cfg.max else None,
             batch=self.options.batch_size,
-            size_multiple=spec.size_multiple,
         )
         env = tb.trt_environment()
         folder = engines_dir()
         onnx_sha = tb.file_sha256(self.onnx_path)
         self.engine_path = tb.engine_path(folder, spec.name, self.precision, onnx_sha, self.profile)
         decision = tb.decide(self.engine_path, env, onnx_sha, self.precision, self.profile, cfg.build == "auto")
+        new_sidecar: Optional[tb.Sidecar] = None
         if decision.action == "build":
             log.info("building TensorRT engine %s: %s", self.engine_path.name, decision.reason)
-            self._build(folder, env)
+            new_sidecar = self._build(folder, env)
         self.runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
         self.engine = self.runtime.deserialize_cuda_engine(self.engine_path.read_bytes())
         if self.engine is None:
             if cfg.build != "auto":
                 raise VidclearError(f"TensorRT could not deserialise {self.engine_path.name} and building is disabled")
             log.warning("TensorRT could not deserialise %s: rebuilding it", self.engine_path.name)
-            self._build(folder, env)
+            new_sidecar = self._build(folder, env)
             self.engine = self.runtime.deserialize_cuda_engine(self.engine_path.read_bytes())
             if self.engine is None:
+                self._discard()
                 raise VidclearError(f"TensorRT could not deserialise the engine it just built ({self.engine_path})")
         self.context = self.engine.create_execution_context()
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         self.input_name = next(n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT)
         self.output_name = next(n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT)
+        self.input_dtype = torch_dtype(trt, torch, self.engine.get_tensor_dtype(self.input_name))
+        self.output_dtype = torch_dtype(trt, torch, self.engine.get_tensor_dtype(self.output_name))
         self.torch = torch
         self.cuda = torch.device("cuda")
-        if decision.action == "build":
-            self._verify_against_pytorch()
+        # enqueueV3 on the default stream adds device-wide synchronisations: one stream of our own
+        self.stream = self._new_stream()
+        self.bound: dict = {}  # the tensors whose addresses the context holds (kept alive while it runs)
+        if new_sidecar is not None:
+            # every new engine, also one rebuilt after a failed deserialisation, is checked before its
+            # sidecar is written: without a sidecar the next start rebuilds instead of trusting it
+            try:
+                self._verify_against_pytorch()
+            except BaseException:
+                self._discard()
+                raise
+            new_sidecar.save(tb.sidecar_path(self.engine_path))
 
-    def _build(self, folder: Path, env: tb.Environment) -> None:
-        tb.build_engine(
+    def _new_stream(self):  # noqa: ANN202 - a torch.cuda.Stream
+        return self.torch.cuda.Stream()
+
+    def _discard(self) -> None:
+        for p in (self.engine_path, tb.sidecar_path(self.engine_path)):
+            p.unlink(missing_ok=True)
+
+    def _build(self, folder: Path, env: tb.Environment) -> tb.Sidecar:
+        tb.sidecar_path(self.engine_path).unlink(missing_ok=True)  # no sidecar until the new engine is checked
+        return tb.build_engine(
             self.onnx_path,
             self.engine_path,
             self.profile,
@@ -121,7 +152,9 @@ class TensorRTBackend(Backend):
         )
 
     def _verify_against_pytorch(self) -> None:
-        """Refuse an engine whose output differs from fp32 PyTorch (fp16 NaN / black frames)."""
+        """Refuse an engine whose output differs from fp32 PyTorch (fp16 NaN / black frames).
+
+        The check input has the profile's opt size exactly (a real image resized to it)."""
         import torch
 
         from ..export.onnx_export import sample_input
@@ -133,8 +166,6 @@ class TensorRTBackend(Backend):
         out = self.infer(x)
         score = psnr(np.clip(out, 0, 1) * 255, np.clip(ref, 0, 1) * 255) if np.isfinite(out).all() else float("-inf")
         if score < MIN_ENGINE_PSNR_DB:
-            for p in (self.engine_path, tb.sidecar_path(self.engine_path)):
-                p.unlink(missing_ok=True)
             raise VidclearError(
                 f"TensorRT engine for '{self.spec.name}' ({self.precision}) gives {score:.1f} dB against fp32 PyTorch "
                 f"(< {MIN_ENGINE_PSNR_DB} dB): refused and deleted; try --precision fp32"
@@ -144,16 +175,21 @@ class TensorRTBackend(Backend):
     def infer(self, batch: np.ndarray) -> np.ndarray:
         torch = self.torch
         tb.check_input_shape(self.profile, tuple(batch.shape))
-        x = torch.from_numpy(np.ascontiguousarray(batch, np.float32)).to(self.cuda, non_blocking=True)
-        if not self.context.set_input_shape(self.input_name, tuple(x.shape)):
-            raise VidclearError(f"TensorRT rejected input shape {tuple(x.shape)} ({self.profile.describe_range()})")
-        out = torch.empty(tuple(self.context.get_tensor_shape(self.output_name)), dtype=torch.float32, device=self.cuda)
-        self.context.set_tensor_address(self.input_name, x.data_ptr())
-        self.context.set_tensor_address(self.output_name, out.data_ptr())
-        stream = torch.cuda.current_stream()
-        if not self.context.execute_async_v3(stream.cuda_stream):
-            raise VidclearError("TensorRT execution failed")
-        return out.cpu().numpy()  # synchronises with the stream
+        with torch.cuda.stream(self.stream):
+            x = torch.from_numpy(np.ascontiguousarray(batch, np.float32)).to(self.cuda, non_blocking=True)
+            x = x.to(self.input_dtype)
+            if not self.context.set_input_shape(self.input_name, tuple(x.shape)):
+                raise VidclearError(f"TensorRT rejected input shape {tuple(x.shape)} ({self.profile.describe_range()})")
+            out = torch.empty(tuple(self.context.get_tensor_shape(self.output_name)), dtype=self.output_dtype,
+                              device=self.cuda)
+            self.bound = {self.input_name: x, self.output_name: out}
+            for name, tensor in self.bound.items():
+                self.context.set_tensor_address(name, tensor.data_ptr())
+            if not self.context.execute_async_v3(self.stream.cuda_stream):
+                raise VidclearError("TensorRT execution failed")
+            host = out.float().to("cpu", non_blocking=True)
+        self.stream.synchronize()
+        return host.numpy()
 
     def describe(self) -> dict:
         info = super().describe()

@@ -29,4 +29,6 @@ def run(args: argparse.Namespace) -> int:
         [(r["backend"], r["device"], "yes" if r["available"] else "no", r["version"] or "-", r["reason"] or "")
          for r in rows],
     )
+    if rows and rows[0]["platform"]:
+        print(f"platform: {rows[0]['platform']}")
     return EXIT_OK

@@ -23,6 +23,7 @@ from ..errors import VidclearError
 from ..evaluation.metrics import psnr
 from ..models.registry import ModelSpec
 from ..shared_data import SHARED_DATA
+from .files import temporary_beside
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,11 @@ def sample_input(channels: int = 1, height: int = 64, width: int = 80) -> np.nda
     if set5.exists():
         import cv2
 
-        img = cv2.imread(str(set5), cv2.IMREAD_COLOR)[:height, :width, ::-1].astype(np.float32) / 255
+        img = cv2.imread(str(set5), cv2.IMREAD_COLOR)[:, :, ::-1]
+        if img.shape[0] < height or img.shape[1] < width:  # a check at 720x1280 gets 720x1280, not a crop
+            size = (max(width, img.shape[1]), max(height, img.shape[0]))
+            img = cv2.resize(np.ascontiguousarray(img), size, interpolation=cv2.INTER_CUBIC)
+        img = img[:height, :width].astype(np.float32) / 255
     else:
         yy, xx = np.mgrid[0:height, 0:width]
         base = (np.sin(xx / 3.0) * np.cos(yy / 5.0) + 1) / 2
@@ -93,25 +98,28 @@ def export_onnx(spec: ModelSpec, path: Optional[Path] = None, precision: Precisi
 
     wrapped = Wrapped(model, precision == "fp16").eval()
     example = torch.from_numpy(sample_input(spec.channels, 32, 40))
-    tmp = path.with_suffix(".onnx.tmp")
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tracer's notes on shape arithmetic and constant folding
-        torch.onnx.export(
-            wrapped,
-            (example,),
-            str(tmp),
-            input_names=["input"],
-            output_names=["output"],
-            opset_version=OPSET,
-            dynamic_axes={"input": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch", 2: "oheight", 3: "owidth"}},
-            dynamo=False,
-        )
-    onnx.checker.check_model(onnx.load(str(tmp)), full_check=True)
-    err = parity_error(spec, tmp)
-    if err > PARITY_TOL[precision]:
-        tmp.unlink()
-        raise VidclearError(f"ONNX export of '{spec.name}' differs from PyTorch by {err:.2e} (> {PARITY_TOL[precision]})")
-    os.replace(tmp, path)
+    tmp = temporary_beside(path, ".onnx")
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the tracer's notes on shape arithmetic and constant folding
+            torch.onnx.export(
+                wrapped,
+                (example,),
+                str(tmp),
+                input_names=["input"],
+                output_names=["output"],
+                opset_version=OPSET,
+                dynamic_axes={"input": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch", 2: "oheight", 3: "owidth"}},
+                dynamo=False,
+            )
+        onnx.checker.check_model(onnx.load(str(tmp)), full_check=True)
+        err = parity_error(spec, tmp)
+        if err > PARITY_TOL[precision]:
+            raise VidclearError(f"ONNX export of '{spec.name}' differs from PyTorch by {err:.2e} (> {PARITY_TOL[precision]})")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     log.info("exported %s (%s) to %s: max abs diff vs PyTorch fp32 %.2e", spec.name, precision, path, err)
     return path
 
@@ -205,29 +213,32 @@ def quantize_int8(spec: ModelSpec, fp32_path: Path, path: Path) -> Path:
     nodes = onnx.load(str(fp32_path)).graph.node
     convs = [n.name for n in nodes if n.op_type == "Conv" and "bicubic" not in n.name]
     exclude = [n.name for n in nodes if "bicubic" in n.name or n.op_type in ("Add", "DepthToSpace")] + convs[-1:]
-    tmp = path.with_suffix(".onnx.tmp")
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # the quantizer warns on the root logger about optional pre-processing
+    tmp = temporary_beside(path, ".onnx")
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # it also prints calibration progress
-            quantize_static(
-                str(fp32_path),
-                str(tmp),
-                Reader(),
-                quant_format=QuantFormat.QDQ,
-                activation_type=QuantType.QUInt8,
-                weight_type=QuantType.QInt8,
-                per_channel=True,
-                nodes_to_exclude=exclude,
-                calibrate_method=CalibrationMethod.Percentile,
-            )
-    finally:
-        root.setLevel(level)
-    db = parity_psnr(spec, tmp)
-    if db < INT8_MIN_PSNR:
-        tmp.unlink()
-        raise VidclearError(f"INT8 model of '{spec.name}' is {db:.1f} dB from PyTorch (< {INT8_MIN_PSNR} dB)")
-    os.replace(tmp, path)
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # the quantizer warns on the root logger about optional pre-processing
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):  # it also prints calibration progress
+                quantize_static(
+                    str(fp32_path),
+                    str(tmp),
+                    Reader(),
+                    quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QUInt8,
+                    weight_type=QuantType.QInt8,
+                    per_channel=True,
+                    nodes_to_exclude=exclude,
+                    calibrate_method=CalibrationMethod.Percentile,
+                )
+        finally:
+            root.setLevel(level)
+        db = parity_psnr(spec, tmp)
+        if db < INT8_MIN_PSNR:
+            raise VidclearError(f"INT8 model of '{spec.name}' is {db:.1f} dB from PyTorch (< {INT8_MIN_PSNR} dB)")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     log.info("quantized %s to INT8 at %s: %.1f dB PSNR against PyTorch fp32", spec.name, path, db)
     return path

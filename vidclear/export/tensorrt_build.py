@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal, Optional
 
 from ..errors import VidclearError
+from .files import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -77,24 +78,19 @@ def make_profile(
     opt_hw: Optional[tuple[int, int]] = None,
     max_hw: Optional[tuple[int, int]] = None,
     batch: int = 1,
-    size_multiple: int = 1,
 ) -> Profile:
     """A profile from configured sizes; missing ones come from the frame size.
 
-    With only a frame size the engine is built for exactly that size (fastest);
-    sizes are rounded up to the model's size multiple.
+    With only a frame size the engine is built for exactly that size (fastest).
+    Sizes are taken as asked, never rounded: frames reach the engine at their own
+    size (a model that needs a multiple, such as the low-light U-Net, pads inside
+    its own graph), so a profile built for width 854 must accept 854.
     """
     if opt_hw is None and frame_hw is None:
         raise VidclearError("a TensorRT profile needs the frame size or tensorrt.opt")
     opt_hw = opt_hw or frame_hw
     max_hw = max_hw or opt_hw
     min_hw = min_hw or opt_hw
-
-    def rnd(hw: tuple[int, int]) -> tuple[int, int]:
-        m = size_multiple
-        return (-(-hw[0] // m) * m, -(-hw[1] // m) * m)
-
-    min_hw, opt_hw, max_hw = rnd(min_hw), rnd(opt_hw), rnd(max_hw)
     return Profile(
         (1, channels, *min_hw),
         (batch, channels, *opt_hw),
@@ -111,11 +107,11 @@ class Sidecar:
     precision: str
     profile: dict
     built_at: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    sm_count: int = 0  # Jetson Orin modules all report "Orin", sm 8.7: the SM count and
+    module: str = ""  # the device-tree model tell them apart (0 / "": an older sidecar)
 
     def save(self, path: Path) -> None:
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2))
-        tmp.replace(path)
+        write_atomically(path, json.dumps(asdict(self), indent=2).encode())
 
     @classmethod
     def load(cls, path: Path) -> Optional["Sidecar"]:
@@ -133,6 +129,8 @@ class Environment:
     tensorrt_version: str
     gpu_name: str
     compute_capability: str
+    sm_count: int = 0
+    module: str = ""  # the board, on a Jetson (jetson_module()); "" elsewhere
 
 
 def file_sha256(path: Path) -> str:
@@ -148,15 +146,21 @@ def sidecar_path(engine: Path) -> Path:
     return engine.with_suffix(".json")
 
 
+def describe_gpu(name: str, capability: str, sm_count: int, module: str) -> str:
+    text = f"{name} (sm {capability}" + (f", {sm_count} SMs" if sm_count else "") + ")"
+    return f"{text} on {module}" if module else text
+
+
 def mismatches(sidecar: Sidecar, env: Environment, onnx_sha: str, precision: str, profile: Profile) -> list[str]:
     """Why an engine cannot be used here (empty when it can)."""
     why = []
     if sidecar.tensorrt_version != env.tensorrt_version:
         why.append(f"built with TensorRT {sidecar.tensorrt_version}, this is {env.tensorrt_version}")
-    if sidecar.gpu_name != env.gpu_name or sidecar.compute_capability != env.compute_capability:
+    if (sidecar.gpu_name, sidecar.compute_capability, sidecar.sm_count, sidecar.module) != (
+            env.gpu_name, env.compute_capability, env.sm_count, env.module):
         why.append(
-            f"built on {sidecar.gpu_name} (sm {sidecar.compute_capability}), "
-            f"this is {env.gpu_name} (sm {env.compute_capability})"
+            f"built on {describe_gpu(sidecar.gpu_name, sidecar.compute_capability, sidecar.sm_count, sidecar.module)}, "
+            f"this is {describe_gpu(env.gpu_name, env.compute_capability, env.sm_count, env.module)}"
         )
     if sidecar.onnx_sha256 != onnx_sha:
         why.append("the ONNX file changed (new weights or export)")
@@ -205,18 +209,64 @@ def check_input_shape(profile: Profile, shape: Shape) -> None:
 # --- TensorRT itself (needs `import tensorrt`) ----------------------------------------
 
 
+MIN_TENSORRT_MAJOR = 10  # 8.x (JetPack 5, JetPack 6.0) builds implicit-batch networks from create_network(0)
+
+
+def tensorrt_version_problem(version: str) -> Optional[str]:
+    """Why this TensorRT cannot be used (None when it can): the code is written to the 10.x/11.x APIs."""
+    try:
+        major = int(version.split(".")[0])
+    except ValueError:
+        return f"TensorRT reports an unreadable version {version!r}"
+    if major < MIN_TENSORRT_MAJOR:
+        return (f"TensorRT {version} is too old: vidclear needs TensorRT 10 or 11 (JetPack 6.1 or later ships 10.3; "
+                "see docs/jetson.md)")
+    return None
+
+
+JETSON_MODEL_FILES = (Path("/proc/device-tree/model"), Path("/sys/firmware/devicetree/base/model"))
+
+
+def jetson_module(model_files: tuple[Path, ...] = JETSON_MODEL_FILES) -> str:
+    """The board's name on a Jetson ("NVIDIA Jetson Orin Nano Developer Kit"), else "".
+
+    AGX Orin, Orin NX and Orin Nano all report the GPU name "Orin" and compute
+    capability 8.7; the device tree names the module.
+    """
+    for path in model_files:
+        try:
+            text = path.read_bytes().decode(errors="replace").strip("\x00 \n")
+        except OSError:
+            continue
+        if "jetson" in text.lower():
+            return text
+    return ""
+
+
 def trt_environment() -> Environment:
     import tensorrt as trt
     import torch
 
     major, minor = torch.cuda.get_device_capability()
-    return Environment(trt.__version__, torch.cuda.get_device_name(), f"{major}.{minor}")
+    props = torch.cuda.get_device_properties(torch.cuda.current_device())
+    return Environment(trt.__version__, torch.cuda.get_device_name(), f"{major}.{minor}",
+                       props.multi_processor_count, jetson_module())
 
 
 def trt_major() -> int:
     import tensorrt as trt
 
     return int(trt.__version__.split(".")[0])
+
+
+def attach_timing_cache(config, cache_bytes: bytes) -> None:  # noqa: ANN001 - a trt.IBuilderConfig
+    """Give the builder the saved timing cache; one from another TensorRT or GPU is refused
+    (``set_timing_cache`` returns False) and replaced by an empty one, with a log line."""
+    if config.set_timing_cache(config.create_timing_cache(cache_bytes), ignore_mismatch=False):
+        return
+    log.warning("the TensorRT timing cache does not match this TensorRT version or GPU: starting a new one")
+    if not config.set_timing_cache(config.create_timing_cache(b""), ignore_mismatch=False):
+        raise VidclearError("TensorRT refused an empty timing cache")
 
 
 def build_engine(
@@ -226,8 +276,9 @@ def build_engine(
     precision: Precision,
     timing_cache: Optional[Path] = None,
     workspace_mb: int = 1024,
-) -> None:
-    """Parse the ONNX file, build with one profile, write the engine and its sidecar."""
+) -> Sidecar:
+    """Parse the ONNX file, build with one profile, write the engine; return its sidecar, which
+    the caller saves only once the new engine has passed its check (no sidecar: not trusted)."""
     import tensorrt as trt
 
     logger = trt.Logger(trt.Logger.WARNING)
@@ -245,31 +296,31 @@ def build_engine(
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_mb << 20)
     if precision == "fp16" and trt_major() < 11:
         config.set_flag(trt.BuilderFlag.FP16)
+    tf32 = getattr(trt.BuilderFlag, "TF32", None)
+    if precision == "fp32" and tf32 is not None:
+        config.clear_flag(tf32)  # on by default: an "fp32" engine would run its convolutions in TF32 on Ampere+
     opt_profile = builder.create_optimization_profile()
     opt_profile.set_shape(network.get_input(0).name, profile.min, profile.opt, profile.max)
     config.add_optimization_profile(opt_profile)
-    cache_bytes = timing_cache.read_bytes() if timing_cache and timing_cache.exists() else b""
-    cache = config.create_timing_cache(cache_bytes)
-    config.set_timing_cache(cache, ignore_mismatch=False)
+    attach_timing_cache(config, timing_cache.read_bytes() if timing_cache and timing_cache.exists() else b"")
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise VidclearError(f"TensorRT failed to build an engine from {onnx_path.name} (see the log above)")
-    engine.parent.mkdir(parents=True, exist_ok=True)
-    tmp = engine.with_suffix(".engine.tmp")
-    tmp.write_bytes(bytes(serialized))
-    tmp.replace(engine)
+    write_atomically(engine, bytes(serialized))
     if timing_cache is not None:
-        timing_cache.write_bytes(bytes(config.get_timing_cache().serialize()))
+        write_atomically(timing_cache, bytes(config.get_timing_cache().serialize()))
     env = trt_environment()
-    Sidecar(
+    log.info("built TensorRT engine %s (%s, %s)", engine.name, precision, profile.describe_range())
+    return Sidecar(
         tensorrt_version=env.tensorrt_version,
         gpu_name=env.gpu_name,
         compute_capability=env.compute_capability,
         onnx_sha256=file_sha256(onnx_path),
         precision=precision,
         profile=profile.as_json(),
-    ).save(sidecar_path(engine))
-    log.info("built TensorRT engine %s (%s, %s)", engine.name, precision, profile.describe_range())
+        sm_count=env.sm_count,
+        module=env.module,
+    )
 
 
 def timing_cache_path(engines_dir: Path, env: Environment) -> Path:
