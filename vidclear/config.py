@@ -38,6 +38,22 @@ class BatchConfig(Section):
     )
 
 
+class ReuseConfig(Section):
+    """Static-camera reuse: recompute only the tiles whose input changed (vidclear/engine/reuse.py)."""
+
+    mode: Literal["off", "auto"] = Field("off", description="auto: reuse unchanged tiles (luma models)")
+    tile: int = Field(24, ge=4, le=256, description="tile size in input pixels")
+    threshold: float = Field(8.0, ge=0, le=255, description="a pixel of the tile or its halo moved more: recompute")
+    mean_threshold: float = Field(1.0, ge=0, le=255, description="the tile's mean moved more: recompute")
+    refresh_every: int = Field(100, ge=0, description="recompute every tile at least this often (frames; 0: never)")
+    full_above: float = Field(0.5, gt=0, le=1, description="more of the tiles changed: process the whole frame")
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _yaml_off(cls, v: Any) -> Any:
+        return "off" if v is False else v
+
+
 class EncoderConfig(Section):
     codec: Literal["libx264", "libx265"] = "libx264"
     crf: int = Field(18, ge=0, le=51)
@@ -109,6 +125,7 @@ class Config(Section):
     max_frames: Optional[int] = Field(None, ge=1)
     pipeline: PipelineConfig = PipelineConfig()
     batch: BatchConfig = BatchConfig()
+    reuse: ReuseConfig = ReuseConfig()
     encoder: EncoderConfig = EncoderConfig()
     audio: AudioConfig = AudioConfig()
     lowlight: LowLightConfig = LowLightConfig()

@@ -98,3 +98,10 @@ def format_live(result: RunResult, live: Any, latencies: list[float], stale: int
                 if lat["p50"] is not None else "latency n/a")
     return (f"live: frames in {live.frames} ({fps_in:.1f} fps), out {result.frames} ({result.fps:.1f} fps), "
             f"dropped {dropped} (+{stale} stale), reconnects {live.reconnects}, {lat_text}")
+
+
+def format_reuse(stats: Any) -> str:
+    """One line on static-camera reuse: how much of each frame was recomputed."""
+    shares = np.asarray(stats.shares) * 100
+    return (f"reuse: {100 * stats.share:.1f}% of tiles recomputed ({stats.computed} of {stats.tiles}); per frame "
+            f"median {np.median(shares):.1f}%, max {shares.max():.1f}%; {stats.whole_frames} whole frames")

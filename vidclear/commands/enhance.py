@@ -28,6 +28,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     enh.add_argument("--crf", type=int, help="encoder quality, 0-51 (lower is better)")
     enh.add_argument("--preset", help="encoder preset, ultrafast .. veryslow")
     enh.add_argument("--codec", choices=("libx264", "libx265"), help="video encoder")
+    enh.add_argument("--reuse", choices=("off", "auto"), help="recompute only the tiles that changed (fixed cameras)")
     enh.add_argument("--max-frames", type=int, help="stop after this many frames")
     enh.add_argument("--duration", type=float, help="stop after this many seconds (live sources)")
     enh.add_argument("--summary-json", type=Path, help="also write the summary as JSON here")
@@ -42,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         "backend": args.backend,
         "device": args.device,
         "max_frames": args.max_frames,
+        "reuse.mode": args.reuse,
         "encoder.crf": args.crf,
         "encoder.preset": args.preset,
         "encoder.codec": args.codec,

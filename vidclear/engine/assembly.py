@@ -38,6 +38,7 @@ from ..pipeline.stages import (
 )
 from ..secrets import with_password
 from ..steps import build_steps
+from .reuse import TileReuse
 from .service import InferenceService, Stream, plan_policy
 
 log = logging.getLogger(__name__)
@@ -156,10 +157,25 @@ def _preprocess(p: Parts) -> Stage:
     return PreprocessStage(p.plan.spec.scale, p.plan.steps, luma_model=p.plan.spec.channels == 1)
 
 
+def make_reuse(cfg: Config, spec: ModelSpec) -> Optional[TileReuse]:
+    """The tile-reuse state for one stream, when the config asks for it and the model allows it."""
+    r = cfg.reuse
+    if r.mode == "off":
+        return None
+    if spec.channels != 1:
+        log.info("reuse: '%s' is a colour model; reuse applies to luma models: processing whole frames", spec.name)
+        return None
+    radius = spec.receptive_radius
+    if radius is None:
+        log.info("reuse: each output pixel of '%s' depends on the whole frame: processing whole frames", spec.name)
+        return None
+    return TileReuse(r.tile, radius, spec.scale, r.threshold, r.mean_threshold, r.refresh_every, r.full_above)
+
+
 def _infer(p: Parts) -> Stage:
     max_age = p.cfg.live.max_latency_ms / 1000 if p.live else None
     return InferStage(p.stream, p.service.model(p.plan.spec, p.frame_hw), p.cfg.pipeline.batch_size, max_age,
-                      in_flight=p.service.policy.workers)
+                      in_flight=p.service.policy.workers, reuse=make_reuse(p.cfg, p.plan.spec))
 
 
 def _encode(p: Parts) -> Stage:

@@ -16,7 +16,8 @@ from ..config import Config
 from ..io.live import LiveStats, is_live
 from ..pipeline.runner import RunResult
 from ..progress import progress_reporter
-from ..summary import format_live, format_summary, summary_json
+from ..summary import format_live, format_reuse, format_summary, summary_json
+from .reuse import ReuseStats
 from .assembly import Plan, assemble, open_sinks, open_source, output_size, start_service
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class RunOutcome:
     live: Optional[LiveStats] = None
     latencies: list[float] = field(default_factory=list)
     stale: int = 0  # live frames dropped before inference for being older than live.max_latency_ms
+    reuse: Optional[ReuseStats] = None  # static-camera reuse, when it ran
 
     @property
     def frames(self) -> int:
@@ -53,11 +55,15 @@ class RunOutcome:
         text = head + "\n" + format_summary(self.result)
         if self.live is not None:
             text += "\n" + format_live(self.result, self.live, self.latencies, self.stale)
+        if self.reuse is not None and self.reuse.frames:
+            text += "\n" + format_reuse(self.reuse)
         return text
 
     def as_json(self) -> dict:
+        reuse = {} if self.reuse is None else {"changed_tile_share": self.reuse.share,
+                                               "whole_frames": self.reuse.whole_frames}
         return summary_json(self.result, self.live, self.latencies, output=self.output, backend=self.backend,
-                            stale=self.stale)
+                            stale=self.stale, **reuse)
 
 
 def run_enhance(
@@ -107,5 +113,6 @@ def run_enhance(
         run.close()
         service.close()
     described = service.models[plan.spec.name].backend.describe() | {"infer_workers": service.policy.workers}
+    reuse = run.infer.reuse.stats if run.infer.reuse is not None else None
     return RunOutcome(str(output_path), result, size, described, source.damage, source.stats if live else None,
-                      list(run.encode.latencies), run.infer.stale)
+                      list(run.encode.latencies), run.infer.stale, reuse)

@@ -51,6 +51,11 @@ class ModelSpec:
     def flops_per_pixel(self) -> int:
         return flops_per_input_pixel(self.build(), self.channels)
 
+    @cached_property
+    def receptive_radius(self) -> Optional[int]:
+        """Input pixels each side that one output pixel depends on; None when it depends on the whole frame."""
+        return receptive_radius(self.build(), self.channels, self.scale)
+
     @property
     def weights_path(self) -> Optional[Path]:
         return WEIGHTS_DIR / self.weights if self.weights else None
@@ -108,6 +113,32 @@ def flops_per_input_pixel(model: nn.Module, channels: int = 1, height: int = 48,
         for h in handles:
             h.remove()
     return int(round(total / (height * width)))
+
+
+def receptive_radius(model: nn.Module, channels: int, scale: int, size: int = 65) -> Optional[int]:
+    """How far (in input pixels) the network looks around an output pixel, measured on the network itself.
+
+    The gradient of the output pixels of the centre input pixel is taken on a few
+    random inputs (random, so that no ReLU path is dead in all of them); its support is
+    the receptive field. A support that reaches the probe's border means the output
+    depends on the whole frame (a U-Net's global brightness head): None.
+    """
+    model = model.eval()
+    centre = size // 2
+    radius: Optional[int] = None  # no support seen at all (every output saturated): unknown, so the whole frame
+    generator = torch.Generator().manual_seed(0)
+    for level in (1.0, 0.1, 0.02):  # bright and dark inputs: a low-light model saturates on bright ones
+        x = (level * torch.rand(1, channels, size, size, generator=generator)).requires_grad_(True)
+        y = model(x)
+        y[..., centre * scale:(centre + 1) * scale, centre * scale:(centre + 1) * scale].sum().backward()
+        rows, cols = torch.nonzero(x.grad.abs().sum(dim=(0, 1)) > 0, as_tuple=True)
+        if len(rows) == 0:
+            continue
+        if rows.min() == 0 or cols.min() == 0 or rows.max() == size - 1 or cols.max() == size - 1:
+            return None
+        seen = int(max(centre - rows.min(), rows.max() - centre, centre - cols.min(), cols.max() - centre))
+        radius = seen if radius is None else max(radius, seen)
+    return radius
 
 
 class Identity(nn.Module):

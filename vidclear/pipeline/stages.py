@@ -15,6 +15,7 @@ from typing import Callable, Iterable, Iterator, Optional, Protocol, Sequence
 
 import numpy as np
 
+from ..engine.reuse import TileReuse
 from ..engine.service import Model, Request, Stream
 from ..frame import (
     Frame,
@@ -179,26 +180,40 @@ class ServiceStage(Stage):
         self.model = model
         self.colour = model.spec.channels == 3
         self.in_flight = in_flight
-        self._pending: deque[tuple[Request, list[Frame]]] = deque()
+        self._pending: deque[tuple[Optional[Request], list[Frame], Callable[[np.ndarray], None]]] = deque()
         self.stats.service_busy = 0.0
 
-    def submit(self, frames: list[Frame]) -> list[Frame]:
-        """Send these frames; return those whose results are due (in order)."""
-        self._pending.append((self.stream.submit(self.model, model_input(frames, self.colour)), frames))
+    def submit(self, frames: list[Frame], batch: Optional[np.ndarray] = None,
+               apply: Optional[Callable[[np.ndarray], None]] = None) -> list[Frame]:
+        """Send these frames' batch (by default the model's input for them); return the frames whose
+        results are due, in order. ``apply`` puts the output into the frames (by default their planes);
+        an empty batch sends nothing and is applied in its turn."""
+        if batch is None:
+            batch = model_input(frames, self.colour)
+        if apply is None:
+            apply = lambda out: apply_output(frames, out, self.colour)  # noqa: E731
+        request = self.stream.submit(self.model, batch) if len(batch) else None
+        self._pending.append((request, frames, apply))
         done: list[Frame] = []
-        while self._pending and (len(self._pending) >= self.in_flight or self._pending[0][0].done()):
+        while self._pending and (len(self._pending) >= self.in_flight or self._due(self._pending[0][0])):
             done += self._collect()
         return done
 
+    @staticmethod
+    def _due(request: Optional[Request]) -> bool:
+        return request is None or request.done()
+
     def _collect(self) -> list[Frame]:
-        request, frames = self._pending.popleft()
-        start = time.perf_counter()
-        try:
-            out = self.stream.wait(request, self.control.abort if self.control else None)
-        finally:
-            self.stats.service_wait += time.perf_counter() - start
-        self.stats.service_busy = (self.stats.service_busy or 0.0) + request.seconds / self.in_flight
-        apply_output(frames, out, self.colour)
+        request, frames, apply = self._pending.popleft()
+        out = np.empty((0,), np.float32)
+        if request is not None:
+            start = time.perf_counter()
+            try:
+                out = self.stream.wait(request, self.control.abort if self.control else None)
+            finally:
+                self.stats.service_wait += time.perf_counter() - start
+            self.stats.service_busy = (self.stats.service_busy or 0.0) + request.seconds / self.in_flight
+        apply(out)
         return frames
 
     def finish(self) -> Iterable[Frame]:
@@ -232,22 +247,46 @@ class InferStage(ServiceStage):
     With ``in_flight`` > 1 (a file on a multi-core CPU) that many requests are
     out at once, so the service's workers infer them together. With ``max_age``
     (live sources), a frame older than that is dropped before inference: it
-    could only arrive late, and latency must stay bounded.
+    could only arrive late, and latency must stay bounded. With ``reuse`` (a
+    fixed camera), only the tiles whose input changed are sent.
     """
 
     name = "infer"
 
     def __init__(self, stream: Stream, model: Model, batch_size: int = 1, max_age: Optional[float] = None,
-                 in_flight: int = 1) -> None:
+                 in_flight: int = 1, reuse: Optional[TileReuse] = None) -> None:
         super().__init__(stream, model, in_flight)
         self.batch_size = batch_size
         self.max_age = max_age
         self.stale = 0
+        self.reuse = reuse
 
     def process_batch(self, frames: list[Frame]) -> list[Frame]:
         frames, stale = drop_stale(frames, self.max_age)
         self.stale += stale
-        return self.submit(frames) if frames else []
+        if not frames:
+            return []
+        if self.reuse is None:
+            return self.submit(frames)
+        return [done for frame in frames for done in self._submit_reusing(frame)]  # each frame builds on the last
+
+    def _submit_reusing(self, frame: Frame) -> list[Frame]:
+        reuse = self.reuse
+        assert reuse is not None
+        tiles = reuse.plan(frame.y)
+        if tiles is None:  # the whole frame: as without reuse, and its output is kept
+            def whole(out: np.ndarray) -> None:
+                apply_output([frame], out, False)
+                reuse.keep(frame.y)
+
+            return self.submit([frame], apply=whole)
+        batch = reuse.windows(frame.luma_in, tiles)
+        frame.luma_in = None
+
+        def pasted(out: np.ndarray) -> None:
+            frame.y = reuse.paste(tiles, out)
+
+        return self.submit([frame], batch, pasted)
 
 
 class LiveDecodeStage(SourceStage):
