@@ -26,7 +26,7 @@ install: $(VENV)/.installed
 demo: install
 	@mkdir -p $(dir $(DEMO_OUT))
 	@clip="$(CLIP)"; if [ ! -f "$$clip" ]; then \
-		echo "demo: $(CLIP) not found (../shared/data is not beside the repo): generating a clip instead"; \
+		echo "demo: $(CLIP) not found (../shared/data is not beside the repo): generating a CCTV-like clip instead"; \
 		clip=demo/generated_cctv.mp4; $(PY) tools/demo_clip.py "$$clip" || exit 1; fi; \
 	$(VENV)/bin/vidclear enhance "$$clip" "$(DEMO_OUT)" --model espcn-x2 --max-frames 200
 

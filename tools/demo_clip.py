@@ -34,17 +34,19 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--width", type=int, default=480)
     ap.add_argument("--height", type=int, default=360)
+    ap.add_argument("--pan", type=int, default=0, metavar="PX",
+                    help="the camera pans PX pixels a frame (a worst case for static-camera reuse)")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     w, h = args.width, args.height
-    background = scene(w, h, rng)
+    background = scene(w + args.pan * args.frames, h, rng)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(args.output), "w") as out:
         stream = out.add_stream("libx264", rate=10)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.options = {"preset": "veryfast", "crf": "23"}
         for i in range(args.frames):
-            frame = background.copy()
+            frame = background[:, i * args.pan:i * args.pan + w].copy()
             x = int((i * 4) % (w + 160)) - 160
             y = h // 2
             cv2.rectangle(frame, (x, y), (x + 140, y + 60), (40, 40, 160), -1)  # the car
@@ -55,7 +57,8 @@ def main() -> int:
             video.pts = i
             out.mux(stream.encode(video))
         out.mux(stream.encode(None))
-    print(f"demo: generated {args.output} ({w}x{h}, {args.frames} frames at 10 fps): ../shared/data is not here")
+    print(f"generated {args.output} ({w}x{h}, {args.frames} frames at 10 fps" + (f", panning {args.pan} px a frame"
+          if args.pan else "") + ")")
     return 0
 
 

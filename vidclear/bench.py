@@ -34,7 +34,10 @@ from .config import load_config
 from .errors import InputError
 from .frame import Frame, float_to_luma, luma_to_float, merge_planes, split_planes, upscale_chroma
 from .models.registry import get_model
+from .engine.assembly import make_reuse
+from .engine.reuse import TileReuse
 from .engine.service import InferenceService, ServicePolicy, plan_workers
+from .evaluation.metrics import psnr
 from .pipeline.stages import InferStage
 from .shared_data import SHARED_DATA
 
@@ -53,6 +56,8 @@ class Row:
     psnr_set5: Optional[float] = None
     peak_rss_mb: Optional[float] = None
     note: str = ""
+    changed_tile_share: Optional[float] = None  # reuse rows: tiles recomputed / tiles
+    min_psnr_vs_full_db: Optional[float] = None  # reuse rows: the worst frame's luma PSNR against whole frames
 
 
 def peak_rss_mb() -> float:
@@ -133,7 +138,6 @@ def run_bench(
     peers: bool = True,
     quality: bool = True,
 ) -> dict:
-    from .engine.run import run_enhance
     from .evaluation.run import evaluate
 
     if not clip.exists():
@@ -223,13 +227,22 @@ def run_bench(
                                  "cpu_precision": best_prec, "max_frames": len(planes), "encoder.preset": preset})
     seq_fps, seq_ms = sequential_loop(clip, spec, best_backend, device, cfg, len(planes))
     rows.append(Row("sequential_loop", "end_to_end", label, seq_fps, seq_ms, None, peak_rss_mb()))
-    with tempfile.TemporaryDirectory() as d:
-        cpu = time.process_time()
-        outcome = run_enhance(clip, Path(d) / "bench.mp4", cfg)
-        cpu = time.process_time() - cpu
-        pipe_ms = 1000 * cpu / max(outcome.frames, 1)
+    outcome, pipe_ms = timed_enhance(clip, cfg)
     rows.append(Row("vidclear_pipeline", "end_to_end", label, outcome.result.fps, pipe_ms, best.psnr_set5,
                     peak_rss_mb()))
+    # the same pipeline with static-camera reuse; its error measured frame by frame against whole frames
+    reuse_cfg = cfg.model_copy(update={"reuse": cfg.reuse.model_copy(update={"mode": "auto"})})
+    reused, reuse_ms = timed_enhance(clip, reuse_cfg)
+    if reused.reuse is not None:
+        backend = make_backend(best_backend, best_prec)
+        worst = reuse_error(backend, planes, pre, make_reuse(reuse_cfg, spec))
+        rows.append(Row("vidclear_pipeline_reuse", "end_to_end", label, reused.result.fps, reuse_ms,
+                        best.psnr_set5, peak_rss_mb(), changed_tile_share=reused.reuse.share,
+                        min_psnr_vs_full_db=worst,
+                        note=f"reuse auto: {100 * reused.reuse.share:.1f}% of tiles recomputed, "
+                             f"worst frame {worst:.1f} dB from whole frames"))
+        del backend
+        gc.collect()
     # the bound takes the cheapest way the chosen backend was measured to infer a frame
     infer_ms = min(r.core_ms_per_frame for r in rows if r.kind == "stage" and r.backend == label
                    and not r.name.endswith("_batch8"))
@@ -255,11 +268,31 @@ def run_bench(
     }
 
 
-def infer_stage(backend: Backend, pre: list, workers: int) -> list[Frame]:
-    """The preprocessed frames through the pipeline's own infer stage and inference service, alone."""
-    frames = [Frame(i, i, None, luma, u, v, luma_in=luma) for i, (luma, u, v) in enumerate(pre)]
+def timed_enhance(clip: Path, cfg) -> tuple:  # noqa: ANN001 - a Config; (RunOutcome, core-ms per frame)
+    from .engine.run import run_enhance
+
+    with tempfile.TemporaryDirectory() as d:
+        cpu = time.process_time()
+        outcome = run_enhance(clip, Path(d) / "bench.mp4", cfg)
+        cpu = time.process_time() - cpu
+    return outcome, 1000 * cpu / max(outcome.frames, 1)
+
+
+def reuse_error(backend: Backend, planes: list, pre: list, reuse: TileReuse) -> float:
+    """The lowest per-frame luma PSNR (dB) of reuse's output against whole-frame processing, same frames."""
+    whole = [f.y for f in infer_stage(backend, pre, 1, planes)]
+    tiled = [f.y for f in infer_stage(backend, pre, 1, planes, reuse)]
+    return min(psnr(a, b) for a, b in zip(whole, tiled))
+
+
+def infer_stage(backend: Backend, pre: list, workers: int, planes: Optional[list] = None,
+                reuse: Optional[TileReuse] = None) -> list[Frame]:
+    """The preprocessed frames through the pipeline's own infer stage and inference service, alone
+    (with ``planes``, the decoded uint8 luma rides along, as reuse compares it)."""
+    frames = [Frame(i, i, None, planes[i][0] if planes else luma, u, v, luma_in=luma)
+              for i, (luma, u, v) in enumerate(pre)]
     service = InferenceService(None, backend.device, backend.options, ServicePolicy(workers, backend.options.threads))
-    stage = InferStage(service.stream("bench"), service.add(backend), in_flight=workers)
+    stage = InferStage(service.stream("bench"), service.add(backend), in_flight=workers, reuse=reuse)
     try:
         out = [f for frame in frames for f in stage.process_batch([frame])]
         return out + list(stage.finish())

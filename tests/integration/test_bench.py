@@ -42,3 +42,7 @@ def test_bench_json_has_every_row_and_field(tmp_path):
     assert by["cpu_work_bound"]["core_ms_per_frame"] == pytest.approx(cheapest + others)
     assert by["cpu_work_bound"]["fps"] == pytest.approx(report["machine"]["cores"] * 1000 / (cheapest + others))
     assert "| vidclear_pipeline |" in md.read_text() and "| vidclear_pipeline |" in r.stdout
+    reuse = by["vidclear_pipeline_reuse"]  # the same pipeline with static-camera reuse, in the same run
+    assert reuse["kind"] == "end_to_end" and reuse["fps"] > 0
+    assert 0 < reuse["changed_tile_share"] <= 1
+    assert reuse["min_psnr_vs_full_db"] >= 30  # 4 frames of a moving scene: most of each is recomputed

@@ -21,13 +21,38 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     bn.add_argument("--json", type=Path, help="write the JSON report here")
     bn.add_argument("--markdown", type=Path, help="write the markdown table here")
     bn.add_argument("--no-peers", action="store_true", help="skip OpenCV dnn_superres and bicubic")
+    bn.add_argument("--capacity", action="store_true",
+                    help="how many cameras playing the clip at its frame rate this box keeps up with (reuse off and auto)")
+    bn.add_argument("--seconds", type=float, default=10.0, help="--capacity: seconds per trial")
+    bn.add_argument("--max-streams", type=int, default=64, help="--capacity: try no more cameras than this")
+    bn.add_argument("--config", type=Path, help="--capacity: YAML config for the cameras (live, batch, encoder, ...)")
 
 
 def run(args: argparse.Namespace) -> int:
     from .. import bench
 
+    if args.capacity:
+        return run_capacity(args)
+
     report = bench.run_bench(args.clip or bench.DEFAULT_CLIP, args.frames, args.model, args.device, args.preset,
                              peers=not args.no_peers)
     print(bench.markdown(report))
     bench.write_reports(report, args.json, args.markdown)
+    return EXIT_OK
+
+
+def run_capacity(args: argparse.Namespace) -> int:
+    import json
+
+    from .. import bench
+    from ..capacity import format_capacity
+    from ..capacity import run_capacity as measure
+    from ..config import load_config
+
+    cfg = load_config(args.config, {"model": args.model, "device": args.device, "encoder.preset": args.preset})
+    device = bench.machine_info(args.device).get("gpu") if args.device == "cuda" else None
+    report = measure(args.clip or bench.DEFAULT_CLIP, cfg, args.seconds, device, args.max_streams)
+    print(format_capacity(report))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
     return EXIT_OK
