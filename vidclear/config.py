@@ -55,7 +55,9 @@ class ReuseConfig(Section):
 
 
 class EncoderConfig(Section):
-    codec: Literal["libx264", "libx265"] = "libx264"
+    codec: Literal["libx264", "libx265", "h264_nvenc", "hevc_nvenc", "auto"] = Field(
+        "libx264", description="auto: NVIDIA's hardware H.264 encoder when one opens here, else libx264 (logged)"
+    )
     crf: int = Field(18, ge=0, le=51)
     preset: Literal[
         "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"
@@ -122,6 +124,7 @@ class Config(Section):
     cpu_precision: Literal["fp32", "int8"] = Field(
         "fp32", description="int8: ONNX Runtime static quantization on CPU (faster, a little less exact)"
     )
+    cuda_graphs: bool = Field(True, description="torch on CUDA: replay each input shape's forward pass from a CUDA graph")
     max_frames: Optional[int] = Field(None, ge=1)
     pipeline: PipelineConfig = PipelineConfig()
     batch: BatchConfig = BatchConfig()

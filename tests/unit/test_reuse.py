@@ -39,15 +39,17 @@ def moving_square(h, w, frames, step=3, size=14):
     return out
 
 
-def enhance(backend, lumas, reuse=None):
-    """Luma frames through the infer stage on the inference service, as a pipeline runs them."""
+def enhance(backend, lumas, reuse=None, luma_float=True):
+    """Luma frames through the infer stage on the inference service, as a pipeline runs them (with
+    ``luma_float`` False the 8-bit luma goes to the backend as it is)."""
     service = InferenceService(None, "cpu", BackendOptions(), ServicePolicy(1))
     stage = InferStage(service.stream("test"), service.add(backend), reuse=reuse)
     try:
         out = []
         for i, y in enumerate(lumas):
             chroma = np.full(((y.shape[0] + 1) // 2, (y.shape[1] + 1) // 2), 128, np.uint8)
-            out += stage.process_batch([Frame(i, i, None, y, chroma, chroma, luma_in=luma_to_float(y))])
+            luma_in = luma_to_float(y) if luma_float else None
+            out += stage.process_batch([Frame(i, i, None, y, chroma, chroma, luma_in=luma_in)])
         out += list(stage.finish())
         return [f.y for f in out]
     finally:
@@ -129,3 +131,21 @@ def test_the_rolling_refresh_recomputes_every_tile_within_its_period():
         for ty, tx in tiles:
             seen[ty, tx] += 1
     assert (seen == 1).all()
+
+
+def test_a_backend_that_takes_8_bit_luma_gives_what_the_float_path_gives(espcn_x2):
+    """The torch backend takes uint8 luma and returns uint8 (on a GPU only 8-bit planes cross the bus);
+    the result is the float path's, rounded the same way, with or without reuse."""
+    from vidclear.frame import float_to_luma
+
+    y = moving_square(48, 64, 1)[0]
+    as_float = float_to_luma(espcn_x2.infer(luma_to_float(y)[None, None])[0, 0])
+    as_uint8 = espcn_x2.infer(y[None, None])
+    assert as_uint8.dtype == np.uint8 and as_uint8.shape == (1, 1, 96, 128)
+    assert np.abs(as_uint8[0, 0].astype(int) - as_float).max() <= 1
+    lumas = moving_square(90, 122, 6)
+    whole = enhance(espcn_x2, lumas, luma_float=False)
+    tiled = enhance(espcn_x2, lumas, reuse_for(espcn_x2.spec, threshold=0, mean_threshold=0, refresh_every=0,
+                                               full_above=1.0), luma_float=False)
+    for a, b, c in zip(whole, tiled, enhance(espcn_x2, lumas)):
+        assert a.dtype == np.uint8 and np.abs(a.astype(int) - b).max() <= 1 and np.abs(a.astype(int) - c).max() <= 1

@@ -35,10 +35,12 @@ class BackendOptions:
     cpu_precision: str = "fp32"  # fp32 | int8 (ONNX Runtime on CPU)
     tensorrt: TensorRTConfig = field(default_factory=TensorRTConfig)
     threads: Optional[int] = None  # CPU threads per inference call; None: all cores
+    cuda_graphs: bool = True  # replay the forward pass from a CUDA graph per input shape (torch on CUDA)
 
     @classmethod
     def from_config(cls, cfg, frame_hw: Optional[tuple[int, int]] = None) -> "BackendOptions":  # noqa: ANN001
-        return cls(frame_hw, cfg.pipeline.batch_size, cfg.precision, cfg.cpu_precision, cfg.tensorrt)
+        return cls(frame_hw, cfg.pipeline.batch_size, cfg.precision, cfg.cpu_precision, cfg.tensorrt,
+                   cuda_graphs=cfg.cuda_graphs)
 
     @property
     def cpu_threads(self) -> int:
@@ -48,6 +50,7 @@ class BackendOptions:
 class Backend(ABC):
     name: ClassVar[str]
     devices: ClassVar[tuple[str, ...]] = ("cpu", "cuda")
+    native_uint8: ClassVar[bool] = False  # infer() also takes uint8 luma (N, 1, H, W) and returns uint8
 
     @classmethod
     @abstractmethod

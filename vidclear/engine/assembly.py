@@ -154,7 +154,9 @@ def _lowlight(p: Parts) -> Optional[Stage]:
 
 
 def _preprocess(p: Parts) -> Stage:
-    return PreprocessStage(p.plan.spec.scale, p.plan.steps, luma_model=p.plan.spec.channels == 1)
+    native_uint8 = p.service.backend_cls is not None and p.service.backend_cls.native_uint8
+    return PreprocessStage(p.plan.spec.scale, p.plan.steps, luma_model=p.plan.spec.channels == 1,
+                           luma_float=not native_uint8)
 
 
 def make_reuse(cfg: Config, spec: ModelSpec) -> Optional[TileReuse]:

@@ -115,9 +115,10 @@ class TileReuse:
         return min(max(start - self.halo, 0), size - self.window)
 
     def windows(self, luma: np.ndarray, tiles: np.ndarray) -> np.ndarray:
-        """The model's input for these tiles: (K, 1, window, window) float windows of the float luma."""
+        """The model's input for these tiles: (K, 1, window, window) windows of the luma (float, or the
+        8-bit plane for a backend that takes it)."""
         h, w = luma.shape
-        out = np.empty((len(tiles), 1, self.window, self.window), np.float32)
+        out = np.empty((len(tiles), 1, self.window, self.window), luma.dtype)
         for i, (ty, tx) in enumerate(tiles):
             oy, ox = self._origin(ty * self.tile, h), self._origin(tx * self.tile, w)
             out[i, 0] = luma[oy:oy + self.window, ox:ox + self.window]
@@ -130,7 +131,9 @@ class TileReuse:
         s, t = self.scale, self.tile
         if len(tiles):
             ws = self.window * s
-            luma = float_to_luma(outputs.reshape(-1, ws)).reshape(len(tiles), ws, ws)
+            luma = outputs.reshape(len(tiles), ws, ws)
+            if luma.dtype != np.uint8:
+                luma = float_to_luma(luma.reshape(-1, ws)).reshape(len(tiles), ws, ws)
             for (ty, tx), tile_out in zip(tiles, luma):
                 y0, x0 = ty * t, tx * t
                 y1, x1 = min(y0 + t, h), min(x0 + t, w)

@@ -61,6 +61,47 @@ def check_output_path(output: Path, input_path: Optional[Path] = None) -> None:
         raise OutputError(f"output path is the input file: {output}")
 
 
+# x264's presets on NVENC's scale (p1 fastest .. p7 best)
+NVENC_PRESETS = {"ultrafast": "p1", "superfast": "p2", "veryfast": "p3", "faster": "p4", "fast": "p4",
+                 "medium": "p5", "slow": "p6", "slower": "p7", "veryslow": "p7"}
+_PROBED: dict[str, Optional[str]] = {}
+
+
+def encoder_problem(codec: str) -> Optional[str]:
+    """Why ``codec`` cannot encode here (None when it can), found by opening a tiny encoder once.
+
+    A hardware encoder is in PyAV's wheel whether or not the machine has one (an
+    H100/H200 has NVDEC but no NVENC; a CPU box has neither): only opening it tells.
+    """
+    if codec not in _PROBED:
+        try:
+            ctx = av.CodecContext.create(codec, "w")
+            ctx.width, ctx.height, ctx.pix_fmt, ctx.time_base = 64, 64, "yuv420p", Fraction(1, 25)
+            ctx.open()
+            _PROBED[codec] = None
+        except (av.error.FFmpegError, OSError, ValueError) as e:
+            _PROBED[codec] = str(getattr(e, "strerror", None) or e)
+    return _PROBED[codec]
+
+
+def resolve_codec(codec: str) -> str:
+    """The encoder to use: ``auto`` becomes h264_nvenc when it opens here, else libx264 (logged once,
+    with the cause); a hardware encoder asked for by name must open."""
+    if codec == "auto":
+        problem = encoder_problem("h264_nvenc")
+        if problem is None:
+            return "h264_nvenc"
+        if "auto" not in _PROBED:
+            log.info("encoder auto: h264_nvenc cannot open here (%s): encoding with libx264", problem)
+            _PROBED["auto"] = problem
+        return "libx264"
+    if codec.endswith("_nvenc"):
+        problem = encoder_problem(codec)
+        if problem is not None:
+            raise OutputError(f"encoder {codec} cannot open here ({problem}); use codec: auto or libx264")
+    return codec
+
+
 def add_video_stream(
     container: av.container.OutputContainer,
     encoder: EncoderConfig,
@@ -71,13 +112,18 @@ def add_video_stream(
     live: bool = False,
 ) -> av.video.stream.VideoStream:
     """The one place an encoder is configured (files, segments and RTSP alike)."""
-    stream = container.add_stream(encoder.codec, rate=rate or Fraction(30))
+    codec = resolve_codec(encoder.codec)
+    stream = container.add_stream(codec, rate=rate or Fraction(30))
     stream.width, stream.height = width, height
     stream.pix_fmt = "yuv420p"
     stream.time_base = time_base
     stream.codec_context.time_base = time_base
     options = {"crf": str(encoder.crf), "preset": encoder.preset}
-    if encoder.codec == "libx265":
+    if codec.endswith("_nvenc"):
+        options = {"preset": NVENC_PRESETS[encoder.preset], "rc": "vbr", "cq": str(encoder.crf)}
+        if live:
+            options.update(tune="ll", bf="0")  # low latency, no B-frames
+    elif codec == "libx265":
         options["x265-params"] = "log-level=error" + (":bframes=0" if live else "")
     elif live:
         options["tune"] = "zerolatency"  # no B-frames, no lookahead: frames leave as they come

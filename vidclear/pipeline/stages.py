@@ -102,11 +102,13 @@ class PreprocessStage(Stage):
 
     name = "preprocess"
 
-    def __init__(self, scale: int, steps: list[tuple[str, LumaStep]] = (), luma_model: bool = True) -> None:
+    def __init__(self, scale: int, steps: list[tuple[str, LumaStep]] = (), luma_model: bool = True,
+                 luma_float: bool = True) -> None:
         super().__init__()
         self.scale = scale
         self.steps = list(steps)
         self.luma_model = luma_model
+        self.luma_float = luma_float  # False: the backend takes the 8-bit luma as it is (converts on its device)
 
     def process(self, frame: Frame) -> Frame:
         for _name, step in self.steps:
@@ -115,7 +117,8 @@ class PreprocessStage(Stage):
         if not self.luma_model:
             frame.rgb_in = yuv_to_rgb(frame.y, frame.u, frame.v, matrix_for(h))
             return frame
-        frame.luma_in = luma_to_float(frame.y)
+        if self.luma_float:
+            frame.luma_in = luma_to_float(frame.y)
         frame.u = upscale_chroma(frame.u, w * self.scale, h * self.scale)
         frame.v = upscale_chroma(frame.v, w * self.scale, h * self.scale)
         return frame
@@ -138,6 +141,8 @@ def model_input(frames: list[Frame], colour: bool) -> np.ndarray:
     frame's input goes as it is, without a copy.
     """
     if not colour:
+        if frames[0].luma_in is None:  # a backend that takes 8-bit luma: the planes, packed (they have row padding)
+            return np.stack([f.y for f in frames])[:, None]
         batch = frames[0].luma_in[None, None] if len(frames) == 1 else np.stack([f.luma_in for f in frames])[:, None]
         for frame in frames:
             frame.luma_in = None
@@ -163,7 +168,7 @@ def apply_output(frames: list[Frame], out: np.ndarray, colour: bool) -> None:
             frame.y, frame.u, frame.v = rgb_to_yuv(rgb, matrix)
         return
     for frame, y in zip(frames, out):
-        frame.y = float_to_luma(y[0])
+        frame.y = y[0] if y.dtype == np.uint8 else float_to_luma(y[0])
 
 
 class ServiceStage(Stage):
@@ -280,7 +285,7 @@ class InferStage(ServiceStage):
                 reuse.keep(frame.y)
 
             return self.submit([frame], apply=whole)
-        batch = reuse.windows(frame.luma_in, tiles)
+        batch = reuse.windows(frame.luma_in if frame.luma_in is not None else frame.y, tiles)
         frame.luma_in = None
 
         def pasted(out: np.ndarray) -> None:
