@@ -3,7 +3,7 @@
     python tools/demo_clip.py OUT.mp4 [--frames 200]
 
 A static background (what a fixed camera sees for hours), a box crossing it with
-a licence-plate-like string, mild sensor noise, H.264 at 10 fps, 480x360.
+a licence-plate-like string, mild sensor noise, H.264 at 10 fps, 480x360 (all adjustable).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--width", type=int, default=480)
     ap.add_argument("--height", type=int, default=360)
+    ap.add_argument("--fps", type=int, default=10)
     ap.add_argument("--pan", type=int, default=0, metavar="PX",
                     help="the camera pans PX pixels a frame (a worst case for static-camera reuse)")
     args = ap.parse_args()
@@ -42,7 +43,7 @@ def main() -> int:
     background = scene(w + args.pan * args.frames, h, rng)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(args.output), "w") as out:
-        stream = out.add_stream("libx264", rate=10)
+        stream = out.add_stream("libx264", rate=args.fps)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.options = {"preset": "veryfast", "crf": "23"}
         for i in range(args.frames):
@@ -57,7 +58,7 @@ def main() -> int:
             video.pts = i
             out.mux(stream.encode(video))
         out.mux(stream.encode(None))
-    print(f"generated {args.output} ({w}x{h}, {args.frames} frames at 10 fps" + (f", panning {args.pan} px a frame"
+    print(f"generated {args.output} ({w}x{h}, {args.frames} frames at {args.fps} fps" + (f", panning {args.pan} px a frame"
           if args.pan else "") + ")")
     return 0
 
