@@ -41,6 +41,10 @@ def main() -> int:
     rng = np.random.default_rng(0)
     w, h = args.width, args.height
     background = scene(w + args.pan * args.frames, h, rng)
+    if args.pan:  # detail everywhere, as a real street has, so that a pan changes every part of the frame
+        yy, xx = np.mgrid[0:h, 0:background.shape[1]]
+        detail = 30 * np.sin(xx / 2.3) * np.cos(yy / 3.1) + rng.normal(0, 8, (h, background.shape[1]))
+        background = np.clip(background + detail[..., None], 0, 255).astype(np.uint8)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(args.output), "w") as out:
         stream = out.add_stream("libx264", rate=args.fps)

@@ -49,6 +49,7 @@ def main() -> int:
     ap.add_argument("--height", type=int, default=480)
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--compile", action="store_true", help="also torch.compile (reduce-overhead, max-autotune)")
     args = ap.parse_args()
     spec = get_model(args.model)
     n, h, w = args.batch, args.height, args.width
@@ -70,6 +71,15 @@ def main() -> int:
         backend.infer(host)
         t.append(time.perf_counter() - start)
     rows["backend_infer_uint8_host_to_host"] = n / statistics.median(t)
+    if args.compile:
+        for mode in ("reduce-overhead", "max-autotune"):
+            start = time.perf_counter()
+            compiled = torch.compile(model, mode=mode)
+            with torch.inference_mode():
+                compiled(x)
+                rows[f"torch_compile_{mode}"] = n / timed(lambda: compiled(x))
+            rows[f"torch_compile_{mode}_compile_s"] = time.perf_counter() - start
+            print(mode, rows[f"torch_compile_{mode}"], flush=True)
     report = {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__, "model": spec.name,
               "input": f"{n}x1x{h}x{w}", "precision": "fp16", "frames_per_s": rows}
     print(json.dumps(report, indent=2))

@@ -159,10 +159,19 @@ def _preprocess(p: Parts) -> Stage:
                            luma_float=not native_uint8)
 
 
-def make_reuse(cfg: Config, spec: ModelSpec) -> Optional[TileReuse]:
-    """The tile-reuse state for one stream, when the config asks for it and the model allows it."""
+def make_reuse(cfg: Config, spec: ModelSpec, device: str = "cpu") -> Optional[TileReuse]:
+    """The tile-reuse state for one stream, when the config asks for it and the model and device allow it.
+
+    On a GPU the network is not the limit (an H200 ran espcn-x3 at 3000 frames/s at 480p while the
+    pipeline was held to 285 by the encoder), and cutting tiles costs CPU time there: measured 91
+    against 285 frames/s (docs/benchmark.md), so auto processes whole frames on a GPU.
+    """
     r = cfg.reuse
     if r.mode == "off":
+        return None
+    if device != "cpu":
+        log.info("reuse: on %s the network is not the limit and tiles cost CPU time: processing whole frames",
+                 device)
         return None
     if spec.channels != 1:
         log.info("reuse: '%s' is a colour model; reuse applies to luma models: processing whole frames", spec.name)
@@ -177,7 +186,7 @@ def make_reuse(cfg: Config, spec: ModelSpec) -> Optional[TileReuse]:
 def _infer(p: Parts) -> Stage:
     max_age = p.cfg.live.max_latency_ms / 1000 if p.live else None
     return InferStage(p.stream, p.service.model(p.plan.spec, p.frame_hw), p.cfg.pipeline.batch_size, max_age,
-                      in_flight=p.service.policy.workers, reuse=make_reuse(p.cfg, p.plan.spec))
+                      in_flight=p.service.policy.workers, reuse=make_reuse(p.cfg, p.plan.spec, p.service.device))
 
 
 def _encode(p: Parts) -> Stage:

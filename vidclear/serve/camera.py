@@ -118,6 +118,9 @@ class Camera:
         if assembly is not None:
             counts["frames_out"] = assembly.encode.stats.items
             counts["stale"] = assembly.infer.stale
+            if assembly.infer.reuse is not None:
+                counts["tiles"] = assembly.infer.reuse.stats.tiles
+                counts["tiles_computed"] = assembly.infer.reuse.stats.computed
             stages = list(assembly.stages.values())
             for a, b, q in zip(stages, stages[1:], assembly.pipeline.queues):
                 counts[("dropped", f"{a.name}->{b.name}")] = q.dropped

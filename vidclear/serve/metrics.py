@@ -37,6 +37,8 @@ class CameraCollector(Collector):
             ("frames_out", "vidclear_frames_out", "frames encoded (taken by the encode stage)"),
             ("reconnects", "vidclear_reconnects", "camera reconnects"),
             ("stale", "vidclear_stale_frames", "frames dropped before inference for being older than live.max_latency_ms"),
+            ("tiles", "vidclear_reuse_tiles", "tiles of the frames, with static-camera reuse on"),
+            ("tiles_computed", "vidclear_reuse_tiles_computed", "tiles recomputed (their ratio to the tiles: the changed share)"),
         ]
         counts = {cam.name: cam.counts() for cam in self.cameras}
         for key, name, doc in per_camera:
