@@ -58,6 +58,8 @@ cameras:
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
+    print(f"live camera: {gained:.0f} frames written in the 10 s after the other died; /healthz {status}: "
+          f"{dead['state']} ({dead['reason']}); the returned camera wrote {small_after - small_before:.0f} frames")
     assert gained >= 120, f"the live camera wrote {gained} frames in the 10 s after the other died"
     assert status == 503
     assert report["cameras"]["big"]["healthy"] and report["cameras"]["big"]["state"] == "ok"
@@ -102,6 +104,7 @@ cameras:
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
+    print(f"unhealthy {took:.2f} s after the RTSP target stopped (stall_timeout {stall} s): {state['reason']}")
     assert not state["healthy"], state
     assert took <= stall + 2, f"unhealthy only after {took:.1f} s"
     assert state["state"] == "no_output" and f"rtsp://127.0.0.1:{target.port}/cam" in state["reason"], state
@@ -138,6 +141,8 @@ cameras:
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
+    loads = {m: err.count(f"loaded model '{m}'") for m in ("lowlight", "espcn-x2", "espcn-x3")}
+    print(f"reconnects {report['cameras']['night']['reconnects']}, 'loaded model' lines: {loads}")
     assert report["cameras"]["night"]["reconnects"] == 3
     assert report["cameras"]["night"]["model"] == "espcn-x2" and report["cameras"]["wide"]["model"] == "espcn-x3"
     assert err.count("loaded model 'lowlight'") == 1, err
