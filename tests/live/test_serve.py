@@ -58,12 +58,12 @@ cameras:
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
+    dead = report["cameras"]["small"]
     print(f"live camera: {gained:.0f} frames written in the 10 s after the other died; /healthz {status}: "
           f"{dead['state']} ({dead['reason']}); the returned camera wrote {small_after - small_before:.0f} frames")
     assert gained >= 120, f"the live camera wrote {gained} frames in the 10 s after the other died"
     assert status == 503
     assert report["cameras"]["big"]["healthy"] and report["cameras"]["big"]["state"] == "ok"
-    dead = report["cameras"]["small"]
     assert not dead["healthy"] and dead["state"] == "reconnecting" and "no input" in dead["reason"], dead
     assert small_after - small_before >= 15, "the returned camera records again"
     small_times = [t for _, pts in segment_frames(tmp_path, "small_*") for t in pts]
