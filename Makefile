@@ -25,10 +25,10 @@ install: $(VENV)/.installed
 
 demo: install
 	@mkdir -p $(dir $(DEMO_OUT))
-	@clip="$(CLIP)"; if [ ! -f "$$clip" ]; then \
+	@clip="$(CLIP)"; out="$(DEMO_OUT)"; if [ ! -f "$$clip" ]; then \
 		echo "demo: $(CLIP) not found (../shared/data is not beside the repo): generating a CCTV-like clip instead"; \
-		clip=demo/generated_cctv.mp4; $(PY) tools/demo_clip.py "$$clip" || exit 1; fi; \
-	$(VENV)/bin/vidclear enhance "$$clip" "$(DEMO_OUT)" --model espcn-x2 --max-frames 200
+		clip=demo/generated_cctv.mp4; out=demo/generated_cctv_x2.mp4; $(PY) tools/demo_clip.py "$$clip" || exit 1; fi; \
+	$(VENV)/bin/vidclear enhance "$$clip" "$$out" --model espcn-x2 --max-frames 200
 
 # As root, `make test` installs the live tests' Debian packages itself; as another user it says what to run.
 test: install live-deps
