@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..config import Config
+from ..errors import InputError
 from ..io.live import LiveStats, is_live
 from ..pipeline.runner import RunResult
 from ..progress import progress_reporter
@@ -112,6 +113,9 @@ def run_enhance(
             timer.cancel()
         run.close()
         service.close()
+    if result.frames == 0 and not live and result.interrupted_by is None:
+        why = f": {source.damage}" if source.damage else " (an empty or damaged video stream)"
+        raise InputError(f"no video frame could be decoded from {input_path}{why}")
     described = service.models[plan.spec.name].backend.describe() | {"infer_workers": service.policy.workers}
     reuse = run.infer.reuse.stats if run.infer.reuse is not None else None
     return RunOutcome(str(output_path), result, size, described, source.damage, source.stats if live else None,

@@ -160,6 +160,7 @@ class FileSink:
         self._pending_audio: deque[av.Packet] = deque()
         self._audio_lock = threading.Lock()
         self.frames_written = 0
+        self.audio_dropped = 0  # damaged input audio packets that could not be written
         self.size: Optional[tuple[int, int]] = None
 
     # Called from the decode thread; muxed by the encode thread (one writer per container).
@@ -213,13 +214,21 @@ class FileSink:
             packets = list(self._pending_audio)
             self._pending_audio.clear()
         for packet in packets:
-            if self.audio_decoder is None:
-                packet.stream = self.audio_out
-                self.container.mux(packet)  # type: ignore[union-attr]
-            else:
-                for frame in self.audio_decoder.decode(packet):
-                    frame.pts = None  # the encoder numbers samples itself
-                    self.container.mux(self.audio_out.encode(frame))  # type: ignore[union-attr]
+            try:
+                if self.audio_decoder is None:
+                    packet.stream = self.audio_out
+                    self.container.mux(packet)  # type: ignore[union-attr]
+                else:
+                    for frame in self.audio_decoder.decode(packet):
+                        frame.pts = None  # the encoder numbers samples itself
+                        self.container.mux(self.audio_out.encode(frame))  # type: ignore[union-attr]
+            except (av.error.FFmpegError, ValueError) as e:
+                # The input's audio is damaged (timestamps out of order, undecodable data): the video
+                # matters more than one packet of sound, so the packet is dropped, counted and logged once.
+                self.audio_dropped += 1
+                if self.audio_dropped == 1:
+                    log.warning("input audio is damaged (%s): dropping the audio packets that cannot be written",
+                                getattr(e, "strerror", None) or e)
 
     def write(self, frame: av.VideoFrame, pts: int) -> None:
         assert self.container is not None and self.video is not None
@@ -229,7 +238,10 @@ class FileSink:
         self._mux_audio()
 
     def close(self, completed: bool, keep_partial: bool = False) -> None:
-        """Flush and rename into place when ``completed`` (or ``keep_partial``); else delete."""
+        """Flush and rename into place when ``completed`` (or ``keep_partial``); else delete.
+        A file without a single frame is never kept."""
+        if self.frames_written == 0:
+            completed = keep_partial = False
         if self.container is not None:
             try:
                 if completed or keep_partial:

@@ -64,7 +64,7 @@ class FileSource:
         self.video = self.container.streams.video[0]
         self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
         cc = self.video.codec_context
-        if not cc.width or not cc.height:
+        if cc is None or not cc.width or not cc.height:
             self.container.close()
             raise InputError(f"{self.path}: the video stream has no frame size (damaged or unsupported)")
         self.info = VideoInfo(
