@@ -7,6 +7,7 @@ interrupted run (Ctrl-C) still finalises a playable file.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
@@ -133,6 +134,17 @@ def add_video_stream(
     return stream
 
 
+# Write failures that are the user's to fix (a full disk, a quota, a file size limit): one clear line.
+DISK_FULL = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "the disk quota is exceeded",
+             errno.EFBIG: "the file size limit is reached"}
+
+
+def write_error(e: BaseException, path: Path) -> BaseException:
+    """An OutputError naming the output for a full disk, else the error as it was."""
+    why = DISK_FULL.get(getattr(e, "errno", None))  # type: ignore[arg-type]
+    return OutputError(f"cannot write {path}: {why}") if why else e
+
+
 def temporary_path(output: Path) -> Path:
     return output.with_name(f".{output.stem}.vidclear-partial{output.suffix}")
 
@@ -233,15 +245,20 @@ class FileSink:
     def write(self, frame: av.VideoFrame, pts: int) -> None:
         assert self.container is not None and self.video is not None
         frame.pts = pts
-        self.container.mux(self.video.encode(frame))
+        try:
+            self.container.mux(self.video.encode(frame))
+        except (av.error.FFmpegError, OSError) as e:
+            raise write_error(e, self.output) from None
         self.frames_written += 1
         self._mux_audio()
 
     def close(self, completed: bool, keep_partial: bool = False) -> None:
         """Flush and rename into place when ``completed`` (or ``keep_partial``); else delete.
-        A file without a single frame is never kept."""
+        A file without a single frame is never kept, and neither is one that could not be finished
+        (a full disk): the temporary file is removed whatever happens."""
         if self.frames_written == 0:
             completed = keep_partial = False
+        failure: Optional[BaseException] = None
         if self.container is not None:
             try:
                 if completed or keep_partial:
@@ -249,10 +266,16 @@ class FileSink:
                     self._mux_audio()
                     if self.audio_decoder is not None and self.audio_out is not None:
                         self.container.mux(self.audio_out.encode(None))
-            finally:
+            except (av.error.FFmpegError, OSError) as e:
+                failure = e
+            try:
                 self.container.close()
-                self.container = None
-        if (completed or keep_partial) and self.tmp.exists():
-            os.replace(self.tmp, self.output)
+            except (av.error.FFmpegError, OSError) as e:
+                failure = failure or e
+            self.container = None
+        if failure is not None or not (completed or keep_partial):
+            self.tmp.unlink(missing_ok=True)
+            if failure is not None and (completed or keep_partial):
+                raise write_error(failure, self.output)
         elif self.tmp.exists():
-            self.tmp.unlink()
+            os.replace(self.tmp, self.output)

@@ -1,0 +1,50 @@
+"""A full disk while writing a file: one line that says so, a non-zero exit, no partial file left."""
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+
+from media import REPO, make_clip
+
+
+def enhance(clip, out, preexec=None):
+    return subprocess.run([sys.executable, "-m", "vidclear", "enhance", str(clip), str(out), "--model", "bicubic-x2",
+                           "--quiet"], preexec_fn=preexec, capture_output=True, text=True, timeout=120, cwd=REPO)
+
+
+def assert_one_line_and_nothing_left(r, folder, why):
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vidclear: error: ") and why in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+    assert [p.name for p in folder.iterdir()] == [], "no output and no partial file"
+
+
+def test_a_file_size_limit_mid_file(tmp_path):
+    clip = make_clip(tmp_path / "in.mp4", width=320, height=240, frames=60)
+    folder = tmp_path / "out"
+    folder.mkdir()
+
+    def limit():  # RLIMIT_FSIZE: writes past it fail with EFBIG (the signal it would send is ignored)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+
+    r = enhance(clip, folder / "o.mp4", limit)
+    assert_one_line_and_nothing_left(r, folder, f"cannot write {folder / 'o.mp4'}: the file size limit is reached")
+
+
+def test_a_full_filesystem_mid_file(tmp_path):
+    """A 300 KB tmpfs, mounted here as root (make test runs as root; elsewhere only the test above runs)."""
+    if os.geteuid() != 0:
+        return
+    clip = make_clip(tmp_path / "in.mp4", width=320, height=240, frames=60)
+    folder = tmp_path / "small"
+    folder.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(folder)], check=True)
+    try:
+        r = enhance(clip, folder / "o.mp4")
+        assert_one_line_and_nothing_left(r, folder, f"cannot write {folder / 'o.mp4'}: no space left on the device")
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
