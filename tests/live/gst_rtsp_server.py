@@ -4,6 +4,7 @@
 Runs under Debian's /usr/bin/python3 (python3-gi), never inside the project venv.
 
     camera:  gst_rtsp_server.py camera --port P [--width W --height H --fps F] [--file clip.mp4]
+             [--user U --password P]  (basic authentication: a wrong password gets 401)
     record:  gst_rtsp_server.py record --port P --out recorded.mkv
 
 Prints "READY <port>" once listening. A record server writes what a publisher
@@ -31,6 +32,8 @@ def main() -> int:
     ap.add_argument("--fps", type=int, default=15)
     ap.add_argument("--file")
     ap.add_argument("--out")
+    ap.add_argument("--user", help="require this user (basic authentication) ...")
+    ap.add_argument("--password", help="... with this password")
     args = ap.parse_args()
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
@@ -66,6 +69,17 @@ def main() -> int:
             media.connect("unprepared", lambda *_: print("DONE", flush=True))
 
         factory.connect("media-configure", on_configure)
+    if args.user:
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "viewer")
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(args.user, args.password), token)
+        server.set_auth(auth)
+        permissions = GstRtspServer.RTSPPermissions()
+        permissions.add_role("viewer")
+        permissions.add_permission_for_role("viewer", GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS, True)
+        permissions.add_permission_for_role("viewer", GstRtspServer.RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, True)
+        factory.set_permissions(permissions)
     server.get_mount_points().add_factory(args.path, factory)
     server.attach(None)
     print(f"READY {server.get_bound_port()}", flush=True)

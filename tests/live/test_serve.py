@@ -185,3 +185,39 @@ cameras:
     assert proc.returncode == 1, err
     assert "camera gate: its output failed" in err
     assert not report["cameras"]["gate"]["healthy"]
+
+
+def test_a_camera_that_rejects_the_password_backs_off_and_says_why(tmp_path, rtsp_servers):
+    """401 from the camera: the error names authentication, the retries follow the backoff (no hot
+    loop), the password appears nowhere, and the other camera records meanwhile."""
+    secret = "wr0ng-Pa55"
+    locked = rtsp_servers("camera", "--fps", "15", "--user", "viewer", "--password", "right")
+    other = rtsp_servers("camera", "--fps", "15")
+    port = free_port()
+    cfg = write_config(tmp_path / "cams.yaml", f"""
+model: bicubic-x2
+live: {{backoff_initial: 0.5, backoff_max: 2, stall_timeout: 2}}
+metrics: {{port: {port}}}
+cameras:
+  - {{name: locked, url: "rtsp://viewer:{secret}@127.0.0.1:{locked.port}/cam", outputs: ["{tmp_path}/l_%H%M%S.ts"]}}
+  - {{name: other, url: "{other.url}", outputs: ["{tmp_path}/o_%H%M%S.ts"]}}
+""")
+    proc = Running("serve", str(cfg), "--duration", "60")
+    wait_healthy(port, ["other"])
+    start = time.monotonic()
+    time.sleep(8)
+    _, report = health(port)
+    _, metrics = http_get(f"http://127.0.0.1:{port}/metrics")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    attempts = [line for line in err.splitlines() if "rejected the credentials (authentication failed" in line]
+    assert attempts, err
+    # backoff 0.5, 1, 2, 2, ... s (+-20%): about 6 attempts in the 8 s watched, never dozens
+    assert 2 <= len(attempts) <= 12, len(attempts)
+    locked_state = report["cameras"]["locked"]
+    assert not locked_state["healthy"] and "authentication failed" in locked_state["reason"], locked_state
+    assert report["cameras"]["other"]["healthy"]
+    for where, text in {"stderr": err, "healthz": json.dumps(report), "metrics": metrics}.items():
+        assert secret not in text, f"the password leaked into {where}"
+    assert time.monotonic() - start < 30

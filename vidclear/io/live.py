@@ -38,6 +38,7 @@ class LiveStats:
     reconnects: int = 0
     connected: bool = False
     connected_at: Optional[float] = None  # time.monotonic() when the current connection opened
+    last_error: Optional[str] = None  # why the last connection attempt failed (credentials redacted)
     last_frame: Optional[float] = None  # time.monotonic() of the last frame
     first_frame_after_reconnect: list[float] = field(default_factory=list)  # seconds from reopen to frame
 
@@ -77,9 +78,10 @@ class LiveSource:
         self._size: Optional[tuple[int, int]] = None
         try:
             self._open()
-        except InputError:
+        except InputError as e:
             if fail_fast:
                 raise
+            self.stats.last_error = str(e)
             self.info = None  # learnt on the first successful connection
         else:
             self.info = self._info()
@@ -95,11 +97,16 @@ class LiveSource:
             self.container = av.open(self.url, "r", options=self._options(),
                                      timeout=(self.open_timeout, self.stall_timeout))
         except (av.error.FFmpegError, OSError, TimeoutError) as e:
-            raise InputError(f"cannot open live source {self.name}: {redact(str(getattr(e, 'strerror', None) or e))}") from None
+            reason = redact(str(getattr(e, "strerror", None) or e))
+            if "401" in reason or "Unauthorized" in reason:
+                raise InputError(f"live source {self.name} rejected the credentials (authentication failed: "
+                                 f"{reason}): check the user name and the password (password_env)") from None
+            raise InputError(f"cannot open live source {self.name}: {reason}") from None
         if not self.container.streams.video:
             self.container.close()
             raise InputError(f"live source {self.name} has no video stream")
         self.stats.connected = True
+        self.stats.last_error = None
         self._opened_at = self.stats.connected_at = time.monotonic()
         cc = self.container.streams.video[0].codec_context
         if self._size is None and cc.width and cc.height:
@@ -143,6 +150,7 @@ class LiveSource:
             try:
                 self._open()
             except InputError as e:
+                self.stats.last_error = str(e)
                 wait = min(self.backoff_max, delay) * random.uniform(0.8, 1.2)
                 log.info("live source %s: attempt %d failed (%s); next in %.1f s", self.name, attempt, e, wait)
                 self.stop.wait(wait)

@@ -171,13 +171,14 @@ class Camera:
 
     def _state(self, assembly: Optional[Assembly], stats, in_age: Optional[float],  # noqa: ANN001
                outputs: list[dict]) -> tuple[str, Optional[str]]:
+        last_error = f"; last attempt: {stats.last_error}" if stats is not None and stats.last_error else ""
         if assembly is None:
             if self.error:
                 return "error", self.error
-            return "reconnecting", "no input: connecting to the camera"
+            return "reconnecting", f"no input: connecting to the camera{last_error}"
         if stats is not None and not stats.connected:
             since = "" if in_age is None else f" (last frame {in_age:.1f} s ago)"
-            return "reconnecting", f"no input: reconnecting to the camera{since}"
+            return "reconnecting", f"no input: reconnecting to the camera{since}{last_error}"
         if in_age is None or in_age > self.stall_timeout:
             return "no_input", ("no input: no frame yet" if in_age is None
                                 else f"no input: no frame for {in_age:.1f} s (stall_timeout {self.stall_timeout:g} s)")
