@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -228,3 +229,48 @@ def test_udp_transport(tmp_path, rtsp_servers):
             "--summary-json", str(summary), timeout=60)
     assert r.returncode == 0, r.stderr
     assert json.loads(summary.read_text())["frames_in"] >= 30
+
+
+def test_a_server_that_answers_with_garbage_is_one_clear_error(tmp_path):
+    """A TCP server on the camera's port that accepts and sends random bytes instead of RTSP."""
+    import os
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    stop = threading.Event()
+
+    def answer():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                try:
+                    conn.settimeout(2)
+                    conn.recv(4096)
+                    conn.sendall(os.urandom(4096))
+                    conn.recv(4096)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        start = time.monotonic()
+        r = run("enhance", f"rtsp://user:s3cret@127.0.0.1:{port}/cam", str(tmp_path / "out.ts"), "--duration", "5",
+                timeout=60)
+        took = time.monotonic() - start
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert lines[-1].startswith("vidclear: error: cannot open live source rtsp://user:***@127.0.0.1:"), r.stderr
+    assert "Traceback" not in r.stderr and "s3cret" not in r.stderr
+    assert took < 30 and not (tmp_path / "out.ts").exists()
