@@ -85,7 +85,9 @@ def summary_json(result: RunResult, live: Any = None, latencies: Optional[list[f
     }
     if live is not None:
         out.update(frames_in=live.frames, fps_in=live.frames / result.wall if result.wall else 0.0,
-                   reconnects=live.reconnects, first_frame_after_reconnect_s=live.first_frame_after_reconnect)
+                   reconnects=live.reconnects, first_frame_after_reconnect_s=live.first_frame_after_reconnect,
+                   # CLOCK_MONOTONIC, shared by the processes of one machine: a test can compare its own times
+                   first_frame_after_reconnect_monotonic=live.first_frame_after_reconnect_at)
     out.update(extra)
     return out
 

@@ -274,3 +274,33 @@ def test_a_server_that_answers_with_garbage_is_one_clear_error(tmp_path):
     assert lines[-1].startswith("vidclear: error: cannot open live source rtsp://user:***@127.0.0.1:"), r.stderr
     assert "Traceback" not in r.stderr and "s3cret" not in r.stderr
     assert took < 30 and not (tmp_path / "out.ts").exists()
+
+
+@pytest.mark.slow
+def test_ten_restarts_of_the_camera_server_each_recovered_within_2_s(tmp_path, rtsp_servers):
+    cam = rtsp_servers("camera", "--fps", "15")
+    cfg = write_config(tmp_path / "c.yaml", "model: bicubic-x2\nlive: {backoff_initial: 0.1, backoff_max: 0.3, "
+                       "stall_timeout: 2}\n")
+    summary = tmp_path / "s.json"
+    proc = Running("enhance", cam.url, str(tmp_path / "cam_%H%M%S.ts"), "--config", str(cfg), "--duration", "120",
+                   "--summary-json", str(summary))
+    proc.wait_for(CONNECTED)
+    time.sleep(1)
+    returned = []
+    for i in range(1, 11):
+        cam.kill()
+        time.sleep(0.5)
+        cam = rtsp_servers("camera", "--fps", "15", port=cam.port)  # returns once the server says READY
+        returned.append(time.monotonic())
+        proc.wait_for(f"reconnected (reconnect {i})", timeout=30)
+        time.sleep(1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    s = json.loads(summary.read_text())
+    assert s["reconnects"] == 10
+    first_frames = s["first_frame_after_reconnect_monotonic"]  # the same clock as time.monotonic() here
+    assert len(first_frames) == 10
+    totals = [frame - back for back, frame in zip(returned, first_frames)]
+    print("server back -> first frame, s:", [round(t, 2) for t in totals])
+    assert 0 < min(totals) and max(totals) < 2.0, totals

@@ -41,6 +41,7 @@ class LiveStats:
     last_error: Optional[str] = None  # why the last connection attempt failed (credentials redacted)
     last_frame: Optional[float] = None  # time.monotonic() of the last frame
     first_frame_after_reconnect: list[float] = field(default_factory=list)  # seconds from reopen to frame
+    first_frame_after_reconnect_at: list[float] = field(default_factory=list)  # time.monotonic() of those frames
 
 
 class LiveSource:
@@ -186,6 +187,7 @@ class LiveSource:
                         now = time.monotonic()
                         if self._reopened_at is not None:
                             self.stats.first_frame_after_reconnect.append(now - self._reopened_at)
+                            self.stats.first_frame_after_reconnect_at.append(now)
                             self._reopened_at = None
                         self.stats.frames += 1
                         self.stats.last_frame = now
