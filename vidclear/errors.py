@@ -17,6 +17,10 @@ class InputError(VidclearError):
     """An input that is missing, unreadable, not a video, or damaged."""
 
 
+class StreamSizeChanged(InputError):
+    """A live source now sends frames of another size (a camera reconfigured while vidclear ran)."""
+
+
 class OutputError(VidclearError):
     """An output path that cannot be written."""
 

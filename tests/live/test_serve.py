@@ -221,3 +221,33 @@ cameras:
     for where, text in {"stderr": err, "healthz": json.dumps(report), "metrics": metrics}.items():
         assert secret not in text, f"the password leaked into {where}"
     assert time.monotonic() - start < 30
+
+
+def test_a_camera_that_changes_resolution_starts_new_segments_at_the_new_size(tmp_path, rtsp_servers):
+    cam = rtsp_servers("camera", "--width", "320", "--height", "240", "--fps", "15")
+    port = free_port()
+    cfg = write_config(tmp_path / "cams.yaml", f"""
+model: bicubic-x2
+live: {{backoff_initial: 0.2, backoff_max: 0.5, stall_timeout: 2, segment_seconds: 30}}
+metrics: {{port: {port}}}
+cameras:
+  - {{name: gate, url: "{cam.url}", outputs: ["{tmp_path}/gate_%H%M%S.ts"]}}
+""")
+    proc = Running("serve", str(cfg), "--duration", "60")
+    wait_healthy(port, ["gate"])
+    time.sleep(2)
+    cam.kill()
+    rtsp_servers("camera", "--width", "160", "--height", "120", "--fps", "15", port=cam.port)  # reconfigured
+    proc.wait_for("starting again at the new size", timeout=30)
+    wait_healthy(port, ["gate"], timeout=30)
+    time.sleep(2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "changed size to 160x120 (was 320x240)" in err and "Traceback" not in err
+    sizes = []
+    for seg, pts in segment_frames(tmp_path, "gate_*"):
+        assert pts, f"{seg} does not play"
+        with av.open(str(seg)) as c:
+            sizes.append((c.streams.video[0].width, c.streams.video[0].height))
+    assert sizes[0] == (640, 480) and sizes[-1] == (320, 240), sizes

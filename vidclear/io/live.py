@@ -18,7 +18,7 @@ from typing import Iterator, Optional
 
 import av
 
-from ..errors import InputError
+from ..errors import InputError, StreamSizeChanged
 from ..secrets import redact
 from .source import NATIVE_FORMAT, VideoInfo
 
@@ -77,6 +77,8 @@ class LiveSource:
         self._t0 = time.monotonic()
         self._opened_at = self._t0  # when the current connection opened (for telling stalls)
         self._size: Optional[tuple[int, int]] = None
+        self.restart_on_resize = False  # False: frames of a new size are scaled to the first size
+        self._resize_logged = False
         try:
             self._open()
         except InputError as e:
@@ -170,8 +172,13 @@ class LiveSource:
         if frame.format.name != NATIVE_FORMAT:
             frame = frame.reformat(format=NATIVE_FORMAT)
         if self._size and (frame.width, frame.height) != self._size:
-            log.warning("live source %s changed size to %dx%d: scaling to %dx%d", self.name, frame.width,
-                        frame.height, *self._size)
+            if self.restart_on_resize:  # serve: the camera's pipeline starts again at the new size
+                raise StreamSizeChanged(f"live source {self.name} changed size to {frame.width}x{frame.height} "
+                                        f"(was {self._size[0]}x{self._size[1]})")
+            if not self._resize_logged:
+                log.warning("live source %s changed size to %dx%d: scaling to %dx%d (one output, one size)",
+                            self.name, frame.width, frame.height, *self._size)
+                self._resize_logged = True
             frame = frame.reformat(width=self._size[0], height=self._size[1])
         return frame
 

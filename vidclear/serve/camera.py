@@ -16,7 +16,7 @@ from typing import Callable, Optional
 
 from ..engine.assembly import Assembly, Plan, Source, assemble, open_sinks, open_source, output_size
 from ..engine.service import InferenceService
-from ..errors import OutputError, StageFailed
+from ..errors import OutputError, StageFailed, StreamSizeChanged
 from ..io.live_sinks import RtspSink
 from ..secrets import redact
 from .config import CameraConfig, ServeConfig
@@ -57,20 +57,30 @@ class Camera:
         while not self.stopping.is_set():
             try:
                 source = open_source(self.cfg.url, self.run_cfg, fail_fast=False, password_env=self.cfg.password_env)
+                source.restart_on_resize = True  # new segments at the camera's new size
                 with self._lock:
                     self.source = source
                 if not source.connect():  # an unreachable camera waits here, retrying, until the stop
                     break
                 self._run_pipeline(source)
+            except StageFailed as e:
+                if isinstance(e.error, StreamSizeChanged):
+                    log.warning("camera %s: %s: starting again at the new size", self.name, redact(str(e.error)))
+                    continue  # at once: nothing is wrong, the outputs start new files at the new size
+                self._failed(e)
             except Exception as e:  # noqa: BLE001 - one camera's failure never stops the others
-                self.error = redact(str(e)) or type(e).__name__
-                if _is_output_failure(e):
-                    self.output_failures += 1
-                    self.last_output_error = self.error
-                log.error("camera %s: %s", self.name, self.error)
-                self.stopping.wait(self.run_cfg.live.backoff_max)
+                self._failed(e)
             finally:
                 self._retire()
+
+    def _failed(self, e: BaseException) -> None:
+        """Log a failure of this camera's pipeline and wait before starting it again."""
+        self.error = redact(str(e)) or type(e).__name__
+        if _is_output_failure(e):
+            self.output_failures += 1
+            self.last_output_error = self.error
+        log.error("camera %s: %s", self.name, self.error)
+        self.stopping.wait(self.run_cfg.live.backoff_max)
 
     def _run_pipeline(self, source: Source) -> None:
         info = source.info
