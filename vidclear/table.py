@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+import json
+from typing import Callable, Sequence
 
 
 def columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -14,3 +15,12 @@ def columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def print_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     print(columns(header, rows))
+
+
+def print_listing(as_json: bool, records: list[dict], header: Sequence[str],
+                  cells: Callable[[dict], Sequence[str]]) -> None:
+    """A listing command's output: the records as JSON, or one table row per record."""
+    if as_json:
+        print(json.dumps(records, indent=2))
+    else:
+        print_columns(header, [cells(r) for r in records])

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 MIN_ENGINE_PSNR_DB = 45.0  # engine vs fp32 PyTorch on a real frame, checked after every build
 
 
-def _tensorrt_missing() -> Optional[str]:
+def _tensorrt_problem() -> Optional[str]:
     try:
         import tensorrt
     except ImportError as e:
@@ -55,7 +55,7 @@ class TensorRTBackend(Backend):
 
     @classmethod
     def unavailable_reason(cls, device: str) -> str | None:
-        missing = _tensorrt_missing()
+        missing = _tensorrt_problem()
         if missing:
             return missing
         if device != "cuda":

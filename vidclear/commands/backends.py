@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from ..exit_codes import EXIT_OK
-from ..table import print_columns
+from ..table import print_listing
 
 NAME = "backends"
 HELP = "list the backends and whether each can run here"
@@ -21,14 +20,9 @@ def run(args: argparse.Namespace) -> int:
     from ..backends.select import backend_table
 
     rows = backend_table()
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return EXIT_OK
-    print_columns(
-        ("backend", "device", "available", "version", "reason when unavailable"),
-        [(r["backend"], r["device"], "yes" if r["available"] else "no", r["version"] or "-", r["reason"] or "")
-         for r in rows],
-    )
-    if rows and rows[0]["platform"]:
+    print_listing(args.json, rows, ("backend", "device", "available", "version", "reason when unavailable"),
+                  lambda r: (r["backend"], r["device"], "yes" if r["available"] else "no", r["version"] or "-",
+                             r["reason"] or ""))
+    if not args.json and rows and rows[0]["platform"]:
         print(f"platform: {rows[0]['platform']}")
     return EXIT_OK

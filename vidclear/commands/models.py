@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from ..exit_codes import EXIT_OK
-from ..table import print_columns
+from ..table import print_listing
 
 NAME = "models"
 HELP = "list the models"
@@ -20,13 +19,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 def run(args: argparse.Namespace) -> int:
     from ..models.registry import all_models
 
-    rows = [m.describe() for m in all_models()]
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return EXIT_OK
-    print_columns(
-        ("name", "task", "scale", "params", "FLOPs/px", "weights"),
-        [(r["name"], r["task"], f"x{r['scale']}", str(r["params"]), str(r["flops_per_input_pixel"]), r["weights"] or "-")
-         for r in rows],
-    )
+    print_listing(args.json, [m.describe() for m in all_models()],
+                  ("name", "task", "scale", "params", "FLOPs/px", "weights"),
+                  lambda r: (r["name"], r["task"], f"x{r['scale']}", str(r["params"]),
+                             str(r["flops_per_input_pixel"]), r["weights"] or "-"))
     return EXIT_OK

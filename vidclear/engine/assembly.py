@@ -233,13 +233,17 @@ class Assembly:
 
 def assemble(cfg: Config, plan: Plan, source: Source, sinks: list[Sink], size: tuple[int, int],
              service: InferenceService, name: str, on_latency: Optional[Callable[[float], None]] = None) -> Assembly:
-    """The pipeline for one source and its outputs, its models served by ``service``."""
+    """The pipeline for one source and its outputs, its models served by ``service``.
+
+    If building fails (a model that cannot load), the open sinks are closed and removed here."""
     stream = service.stream(name)
     parts = Parts(cfg, plan, source, service, stream, sinks, size, on_latency)
     try:
         built = {kind: STAGE_KINDS[kind](parts) for kind in CHAIN}
     except BaseException:
         stream.close()
+        for sink in sinks:
+            sink.close(False)
         raise
     stages = {kind: stage for kind, stage in built.items() if stage is not None}
     live = parts.live

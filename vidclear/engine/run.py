@@ -85,12 +85,7 @@ def run_enhance(
     try:
         service = start_service(cfg, live, (info.height, info.width))
         sinks = open_sinks([str(output_path)], cfg, source, size, None if live else Path(input_path))
-        try:
-            run = assemble(cfg, plan, source, sinks, size, service, "enhance")
-        except BaseException:
-            for sink in sinks:
-                sink.close(False)
-            raise
+        run = assemble(cfg, plan, source, sinks, size, service, "enhance")
     except BaseException:
         source.close()
         if service is not None:

@@ -86,13 +86,7 @@ class Camera:
         info = source.info
         size = output_size(info.width, info.height, self.plan.spec.scale)
         sinks = open_sinks(self.cfg.outputs, self.run_cfg, source, size)
-        try:
-            assembly = assemble(self.run_cfg, self.plan, source, sinks, size, self.service, self.name,
-                                self.on_latency)
-        except BaseException:
-            for sink in sinks:
-                sink.close(False)
-            raise
+        assembly = assemble(self.run_cfg, self.plan, source, sinks, size, self.service, self.name, self.on_latency)
         with self._lock:
             self.assembly = assembly
         if self.stopping.is_set():
