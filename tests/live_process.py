@@ -108,12 +108,13 @@ def write_config(path: Path, text: str) -> Path:
 
 def segment_frames(folder: Path, pattern: str = "*") -> list[tuple[Path, list[float]]]:
     """Each segment file in order with the presentation times (s) of its decoded frames."""
-    out = []
-    for seg in sorted(folder.glob(pattern)):
-        with av.open(str(seg)) as c:
-            pts = [float(f.pts * f.time_base) for f in c.decode(video=0)]
-        out.append((seg, pts))
-    return out
+    return [(seg, frame_times(seg)) for seg in sorted(folder.glob(pattern))]
+
+
+def frame_times(path: Path) -> list[float]:
+    """The presentation times (s) of a file's decoded frames."""
+    with av.open(str(path)) as c:
+        return [float(f.pts * f.time_base) for f in c.decode(video=0)]
 
 
 def parse_metrics(text: str) -> dict:

@@ -4,14 +4,16 @@ another, health means output, the night chain and per-camera models, exit codes.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
+import subprocess
 import time
 
 import av
 import pytest
 
-from live_process import Running, http_get, parse_metrics, sample_values, segment_frames, wait_healthy, write_config
+from live_process import Running, frame_times, http_get, parse_metrics, sample_values, segment_frames, wait_healthy, write_config
 from live_servers import free_port
 
 pytestmark = pytest.mark.live
@@ -251,3 +253,75 @@ cameras:
         with av.open(str(seg)) as c:
             sizes.append((c.streams.video[0].width, c.streams.video[0].height))
     assert sizes[0] == (640, 480) and sizes[-1] == (320, 240), sizes
+
+
+def fill(folder, name: str = "filler") -> int:
+    """Write into ``folder`` until the filesystem is full; the bytes written."""
+    written = 0
+    with open(folder / name, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+                written += 65536
+        except OSError:
+            pass
+    return written
+
+
+def test_a_full_disk_under_segmented_recording_keeps_closed_segments_and_recovers(tmp_path, rtsp_servers):
+    """A 4 MB tmpfs (mounted here: make test runs as root) filled mid-recording: health says the disk is
+    full, the segments closed before are kept and play, the camera records again once space returns."""
+    assert os.geteuid() == 0, "this test mounts a tmpfs: run it as root (make test does)"
+    cam = rtsp_servers("camera", "--width", "160", "--height", "120", "--fps", "10")
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(rec)], check=True)
+    try:
+        port = free_port()
+        cfg = write_config(tmp_path / "cams.yaml", f"""
+model: bicubic-x2
+live: {{segment_seconds: 1, backoff_initial: 0.2, backoff_max: 0.5, stall_timeout: 2}}
+metrics: {{port: {port}}}
+cameras:
+  - {{name: gate, url: "{cam.url}", outputs: ["{rec}/gate_%H%M%S.ts"]}}
+""")
+        proc = Running("serve", str(cfg), "--duration", "90")
+        wait_healthy(port, ["gate"])
+        time.sleep(3)
+        fill(rec)
+        full_at = time.monotonic()
+        report = {}
+        while time.monotonic() - full_at < 15:
+            _, report = health(port)
+            if "no space left on the device" in (report["cameras"]["gate"]["reason"] or ""):
+                break
+            time.sleep(0.2)
+        gate_full = report["cameras"]["gate"]
+        closed = sorted(rec.glob("gate_*"))[:-1]  # the newest may be open (or cut short) now
+        kept = {seg.name: frame_times(seg) for seg in closed}
+        time.sleep(2)
+        _, still = health(port)
+        (rec / "filler").unlink()
+        freed_at = time.monotonic()
+        wait_healthy(port, ["gate"], timeout=30)
+        back_after = time.monotonic() - freed_at
+        time.sleep(2.5)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        after = segment_frames(rec, "gate_*")
+    finally:
+        subprocess.run(["umount", "-l", str(rec)], check=True)
+    print(f"while full: {gate_full['state']}: {gate_full['reason']}; healthy again {back_after:.1f} s after space "
+          f"returned; {len(kept)} segments kept, {len(after)} at the end")
+    assert not gate_full["healthy"] and gate_full["state"] == "error", gate_full
+    assert f"cannot write {rec}/gate_" in gate_full["reason"] and "no space left on the device" in gate_full["reason"]
+    assert not still["cameras"]["gate"]["healthy"], "still unhealthy while the disk stays full"
+    assert len(kept) >= 2 and all(kept.values()), "the segments closed before the disk filled play"
+    for seg, pts in after:
+        if seg.name in kept and len(kept[seg.name]) > 1:
+            assert len(pts) == len(kept[seg.name]), f"{seg.name} was kept as it was"
+    new = [(seg, pts) for seg, pts in after if seg.name not in kept]
+    assert new and sum(len(p) for _, p in new) >= 15, "new segments once space returned"
+    assert "Traceback" not in err
+    assert proc.returncode == 1 and "camera gate: its output failed" in err, err

@@ -23,7 +23,7 @@ import av
 from ..config import EncoderConfig
 from ..errors import OutputError
 from ..secrets import redact
-from .sink import add_video_stream, container_format
+from .sink import add_video_stream, container_format, write_error
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ class SegmentSink(_LiveEncodedSink):
         self._started = 0.0
         self._first_pts = 0
         self._last_pts: Optional[int] = None
+        self._segment_frames = 0
 
     def set_rotation(self, degrees: int) -> None:
         self.rotation = degrees
@@ -73,7 +74,9 @@ class SegmentSink(_LiveEncodedSink):
         path = Path(time.strftime(self.pattern))
         if path in self.segments:  # two segments in one second: keep both
             path = path.with_name(f"{path.stem}_{len(self.segments)}{path.suffix}")
-        options = FRAGMENTED_MP4 if self.format in ("mp4", "mov") else {}
+        # every packet flushed to the file as it is muxed: a kill loses no buffered frames, and a full disk
+        # fails the frame that hit it, not a later one (health would otherwise call a failing camera fine)
+        options = {"flush_packets": "1", **(FRAGMENTED_MP4 if self.format in ("mp4", "mov") else {})}
         try:
             self.container = av.open(str(path), "w", format=self.format, options=options)
         except (av.error.FFmpegError, OSError) as e:
@@ -82,6 +85,7 @@ class SegmentSink(_LiveEncodedSink):
         if self.rotation:
             self.video.set_display_rotation(self.rotation)
         self.segments.append(path)
+        self._segment_frames = 0
         self._started = time.monotonic()
         self._first_pts = pts
         log.info("segment %s started", path)
@@ -94,18 +98,56 @@ class SegmentSink(_LiveEncodedSink):
                 self.container.close()
                 self.container = None
 
+    def _abandon_segment(self) -> None:
+        """After a failed write (a full disk): let go of the open segment; keep it if a frame reached it
+        and reached the disk (MPEG-TS and fragmented MP4 play up to the cut), else remove the file."""
+        if self.container is not None:
+            try:
+                self.container.close()
+            except Exception:  # noqa: BLE001 - the write already failed; its error is the one to report
+                pass
+            self.container = None
+        if not self.segments:
+            return
+        path = self.segments[-1]
+        if self._segment_frames and _holds_a_frame(path):
+            log.warning("segment %s cut short by a write error (it plays up to the cut)", path)
+        else:
+            path.unlink(missing_ok=True)
+            self.segments.pop()
+
     def write(self, frame: av.VideoFrame, pts: int) -> None:
         if self._last_pts is not None and pts <= self._last_pts:
             return  # never write a timestamp twice
-        if self.container is None or time.monotonic() - self._started >= self.segment_seconds:
-            self._new_segment(pts)
+        try:
+            if self.container is None or time.monotonic() - self._started >= self.segment_seconds:
+                self._new_segment(pts)
+            frame.pts = pts
+            self.container.mux(self.video.encode(frame))
+        except (av.error.FFmpegError, OSError) as e:
+            path = self.segments[-1] if self.segments else Path(self.pattern)
+            self._abandon_segment()
+            raise write_error(e, path) from None
         self._last_pts = pts
-        frame.pts = pts
-        self.container.mux(self.video.encode(frame))
+        self._segment_frames += 1
         self.frames_written += 1
 
     def close(self, completed: bool) -> None:
-        self._close_segment()
+        try:
+            self._close_segment()
+        except (av.error.FFmpegError, OSError) as e:
+            path = self.segments[-1]
+            self._abandon_segment()
+            raise write_error(e, path) from None
+
+
+def _holds_a_frame(path: Path) -> bool:
+    """Whether a segment cut short holds at least one video packet that reached the disk."""
+    try:
+        with av.open(str(path)) as c:
+            return any(p.size for p in c.demux(video=0))
+    except (av.error.FFmpegError, OSError):
+        return False
 
 
 class RtspSink(_LiveEncodedSink):

@@ -44,7 +44,8 @@ class Camera:
         self.outputs = [redact(o) for o in cfg.outputs]
         self.source: Optional[Source] = None
         self.assembly: Optional[Assembly] = None
-        self.error: Optional[str] = None
+        self.error: Optional[str] = None  # the last failure, until the pipeline writes again after it
+        self.error_at = 0.0
         self.output_failures = 0
         self.last_output_error: Optional[str] = None
         self.totals: Counter = Counter()  # counts of the pipelines that have ended
@@ -76,6 +77,7 @@ class Camera:
     def _failed(self, e: BaseException) -> None:
         """Log a failure of this camera's pipeline and wait before starting it again."""
         self.error = redact(str(e)) or type(e).__name__
+        self.error_at = time.monotonic()
         if _is_output_failure(e):
             self.output_failures += 1
             self.last_output_error = self.error
@@ -91,7 +93,6 @@ class Camera:
             self.assembly = assembly
         if self.stopping.is_set():
             assembly.pipeline.request_stop("stop")
-        self.error = None
         assembly.pipeline.run()
 
     def _retire(self) -> None:
@@ -135,6 +136,15 @@ class Camera:
                     counts[("output_reconnects", target)] = sink.reconnects
         return counts
 
+    def queue_depths(self) -> dict[str, int]:
+        """Items waiting in each queue of the running pipeline now (empty while it reconnects)."""
+        with self._lock:
+            assembly = self.assembly
+            if assembly is None:
+                return {}
+            stages = list(assembly.stages.values())
+            return {f"{a.name}->{b.name}": len(q) for a, b, q in zip(stages, stages[1:], assembly.pipeline.queues)}
+
     def counts(self) -> Counter:
         """Everything this camera counted since the start, across pipeline restarts."""
         with self._lock:
@@ -157,6 +167,9 @@ class Camera:
                 outputs.append({"output": target, "frames_written": sink.frames_written,
                                 "last_write_age_s": None if last is None else round(now - last, 3),
                                 "stalled": age > self.stall_timeout})
+        if self.error and assembly is not None and any(last is not None and last > self.error_at
+                                                       for last in assembly.encode.last_written):
+            self.error = None  # the pipeline started again after the failure and writes: the failure is over
         state, reason = self._state(assembly, stats, in_age, outputs)
         counts = self.counts()
         return {
@@ -180,6 +193,8 @@ class Camera:
             if self.error:
                 return "error", self.error
             return "reconnecting", f"no input: connecting to the camera{last_error}"
+        if self.error:  # started again after a failure, nothing written yet (a disk still full fails again)
+            return "error", f"{self.error} (retrying)"
         if stats is not None and not stats.connected:
             since = "" if in_age is None else f" (last frame {in_age:.1f} s ago)"
             return "reconnecting", f"no input: reconnecting to the camera{since}{last_error}"

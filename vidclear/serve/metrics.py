@@ -66,6 +66,12 @@ class CameraCollector(Collector):
         for cam in self.cameras:
             healthy.add_metric([cam.name], 1 if cam.health()["healthy"] else 0)
         yield healthy
+        depth = GaugeMetricFamily("vidclear_queue_depth", "frames waiting in each queue of the camera's pipeline now",
+                                  labels=["camera", "queue"])
+        for cam in self.cameras:
+            for queue, items in cam.queue_depths().items():
+                depth.add_metric([cam.name, queue], items)
+        yield depth
         batches = CounterMetricFamily("vidclear_inference_batches", "batches the inference service ran", labels=["model"])
         frames = CounterMetricFamily("vidclear_inference_frames", "frames the inference service ran", labels=["model"])
         for model, stats in self.service_models().items():
