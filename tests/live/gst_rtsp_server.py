@@ -30,6 +30,7 @@ def main() -> int:
     ap.add_argument("--width", type=int, default=320)
     ap.add_argument("--height", type=int, default=240)
     ap.add_argument("--fps", type=int, default=15)
+    ap.add_argument("--pattern", default="ball", help="videotestsrc pattern (snow: noise, a high bitrate)")
     ap.add_argument("--file")
     ap.add_argument("--out")
     ap.add_argument("--user", help="require this user (basic authentication) ...")
@@ -46,7 +47,7 @@ def main() -> int:
                       "rtph264pay name=pay0 pt=96 config-interval=1 )")
         else:
             launch = (
-                f"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={args.width},height={args.height},"
+                f"( videotestsrc is-live=true pattern={args.pattern} ! video/x-raw,width={args.width},height={args.height},"
                 f"framerate={args.fps}/1 ! openh264enc complexity=low gop-size={args.fps} ! h264parse ! "
                 "rtph264pay name=pay0 pt=96 config-interval=1 )"
             )

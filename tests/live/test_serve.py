@@ -14,7 +14,7 @@ import av
 import pytest
 
 from live_process import Running, frame_times, http_get, parse_metrics, sample_values, segment_frames, wait_healthy, write_config
-from live_servers import free_port
+from live_servers import StallingProxy, free_port
 
 pytestmark = pytest.mark.live
 
@@ -325,3 +325,65 @@ cameras:
     assert new and sum(len(p) for _, p in new) >= 15, "new segments once space returned"
     assert "Traceback" not in err
     assert proc.returncode == 1 and "camera gate: its output failed" in err, err
+
+
+def test_a_publish_target_that_hangs_or_goes_away_stalls_no_other_output(tmp_path, rtsp_servers):
+    """The RTSP server a camera publishes to stops taking data (a hung process behind a relay with small
+    buffers), then dies and comes back: the camera's segments keep its frame rate throughout, health
+    names the publish output while it takes nothing, and publishing resumes to the returned server."""
+    cam = rtsp_servers("camera", "--width", "160", "--height", "120", "--fps", "10", "--pattern", "snow")
+    target = rtsp_servers("record", "--out", str(tmp_path / "first.mkv"))
+    relay = StallingProxy(target.port)
+    port = free_port()
+    publish = f"rtsp://127.0.0.1:{relay.port}/cam"
+    cfg = write_config(tmp_path / "cams.yaml", f"""
+model: bicubic-x2
+encoder: {{crf: 0, preset: ultrafast}}  # lossless noise: megabytes a second, so a stalled link fills at once
+live: {{segment_seconds: 2, backoff_initial: 0.2, backoff_max: 0.5, stall_timeout: 2}}
+metrics: {{port: {port}}}
+cameras:
+  - {{name: gate, url: "{cam.url}", outputs: ["{tmp_path}/gate_%H%M%S.ts", "{publish}"]}}
+""")
+    try:
+        proc = Running("serve", str(cfg), "--duration", "90")
+        wait_healthy(port, ["gate"])
+        time.sleep(2)
+
+        def outputs() -> dict:
+            _, report = health(port)
+            return {o["output"]: o["frames_written"] for o in report["cameras"]["gate"]["outputs"]}
+
+        segments = next(o for o in outputs() if o.endswith(".ts"))
+        relay.stall()
+        before = outputs()
+        time.sleep(8)
+        during = outputs()
+        _, hung = health(port)
+        relay.close()  # the target goes away...
+        target.kill()
+        time.sleep(2)
+        back = rtsp_servers("record", "--out", str(tmp_path / "second.mkv"))
+        relay = StallingProxy(back.port, port=relay.port)  # ...and comes back at the same address
+        wait_healthy(port, ["gate"], timeout=30)
+        time.sleep(4)
+        after = outputs()
+        _, text = http_get(f"http://127.0.0.1:{port}/metrics")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        relay.close()
+    seg_rate = (during[segments] - before[segments]) / 8
+    gate = hung["cameras"]["gate"]
+    print(f"segments written at {seg_rate:.1f} fps while the publish target took nothing; health then: "
+          f"{gate['state']} ({gate['reason']}); published after it returned: {after[publish] - during[publish]} "
+          "frames")
+    assert seg_rate >= 8, "the segments kept the camera's 10 fps while the publish target hung"
+    assert not gate["healthy"] and gate["state"] == "no_output" and publish in gate["reason"], gate
+    assert segments not in gate["reason"], "the segments were never stalled"
+    assert after[publish] - during[publish] >= 20, "publishing resumed to the returned server"
+    families = parse_metrics(text)
+    assert sample_values(families, "vidclear_output_reconnects_total")["gate"] >= 1
+    assert sample_values(families, "vidclear_output_dropped_frames_total")["gate"] > 0
+    back.kill()
+    assert frame_times(tmp_path / "second.mkv"), "the returned server recorded what was published"
+    assert proc.returncode == 0 and "Traceback" not in err, err

@@ -13,7 +13,9 @@ reconnected with backoff while frames are dropped and counted.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import deque
 from fractions import Fraction
 from pathlib import Path
 from typing import Optional
@@ -41,6 +43,7 @@ class _LiveEncodedSink:
         self.time_base = Fraction(1, 90000)
         self.rate: Optional[Fraction] = None
         self.frames_written = 0
+        self.last_write: Optional[float] = None  # time.monotonic() of the last frame that reached the output
 
     def open(self, width: int, height: int, time_base: Fraction, rate: Optional[Fraction]) -> None:
         self.size, self.time_base, self.rate = (width, height), time_base, rate
@@ -131,6 +134,7 @@ class SegmentSink(_LiveEncodedSink):
         self._last_pts = pts
         self._segment_frames += 1
         self.frames_written += 1
+        self.last_write = time.monotonic()
 
     def close(self, completed: bool) -> None:
         try:
@@ -151,19 +155,63 @@ def _holds_a_frame(path: Path) -> bool:
 
 
 class RtspSink(_LiveEncodedSink):
-    def __init__(self, url: str, encoder: EncoderConfig, transport: str = "tcp", retry_seconds: float = 2.0) -> None:
+    """Publishes from its own thread, behind a short backlog: a server that is slow or hung (its socket
+    full, the send blocked) costs this output frames, dropped and counted, never the camera's other
+    outputs or the pipeline."""
+
+    def __init__(self, url: str, encoder: EncoderConfig, transport: str = "tcp", retry_seconds: float = 2.0,
+                 backlog_seconds: float = 2.0) -> None:
         super().__init__(encoder)
         self.url = url
         self.name = redact(url)
         self.transport = transport
         self.retry_seconds = retry_seconds
+        self.backlog_seconds = backlog_seconds
         self.dropped = 0
         self.reconnects = 0
         self._down_since: Optional[float] = None
         self._first_pts: Optional[int] = None
+        self._backlog: deque[tuple[av.VideoFrame, int]] = deque()
+        self._backlog_max = 2
+        self._behind = False
+        self._cond = threading.Condition()
+        self._closing = False
+        self._sender: Optional[threading.Thread] = None
+
+    def open(self, width: int, height: int, time_base: Fraction, rate: Optional[Fraction]) -> None:
+        super().open(width, height, time_base, rate)
+        self._backlog_max = max(2, round(float(rate or 25) * self.backlog_seconds))
+        self._sender = threading.Thread(target=self._send_loop, name=f"vidclear-publish-{self.name}", daemon=True)
+        self._sender.start()
 
     def set_rotation(self, degrees: int) -> None:
         pass  # RTSP carries no display matrix
+
+    def write(self, frame: av.VideoFrame, pts: int) -> None:
+        """Hand the frame to the sender; when the backlog is full the oldest frame is dropped."""
+        with self._cond:
+            if len(self._backlog) >= self._backlog_max:
+                self._backlog.popleft()
+                self.dropped += 1
+                if not self._behind:
+                    self._behind = True
+                    log.warning("RTSP output %s: the server takes frames slower than they come; dropping the "
+                                "oldest", self.name)
+            self._backlog.append((frame, pts))
+            self._cond.notify()
+
+    def _send_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._backlog and not self._closing:
+                    self._cond.wait()
+                if not self._backlog:
+                    break
+                frame, pts = self._backlog.popleft()
+                if not self._backlog:
+                    self._behind = False
+            self._send(frame, pts)
+        self._finish()
 
     def _connect(self) -> None:
         self.container = av.open(self.url, "w", format="rtsp", options={"rtsp_transport": self.transport})
@@ -173,7 +221,7 @@ class RtspSink(_LiveEncodedSink):
     def _drop(self, why: str) -> None:
         if self._down_since is None:
             log.warning("RTSP output %s: %s; retrying every %.0f s", self.name, redact(why), self.retry_seconds)
-            self._down_since = time.monotonic()
+        self._down_since = time.monotonic()
         self.dropped += 1
         if self.container is not None:
             try:
@@ -182,7 +230,7 @@ class RtspSink(_LiveEncodedSink):
                 pass
             self.container = None
 
-    def write(self, frame: av.VideoFrame, pts: int) -> None:
+    def _send(self, frame: av.VideoFrame, pts: int) -> None:
         if self.container is None:
             if self._down_since is not None and time.monotonic() - self._down_since < self.retry_seconds:
                 self.dropped += 1
@@ -191,25 +239,27 @@ class RtspSink(_LiveEncodedSink):
                 self._connect()
             except (av.error.FFmpegError, OSError) as e:
                 self._drop(f"cannot connect ({getattr(e, 'strerror', None) or e})")
-                self._down_since = time.monotonic()
                 return
         if self._first_pts is None:
             self._first_pts = pts
-        frame.pts = pts - self._first_pts
         try:
-            # RTSP connects at the first mux: connection errors surface here (docs/performance.md, PyAV)
-            self.container.mux(self.video.encode(frame))
+            # the frame is shared with the other outputs: its pts stays; this connection's clock starts at 0
+            for packet in self.video.encode(frame):
+                packet.pts = None if packet.pts is None else packet.pts - self._first_pts
+                packet.dts = None if packet.dts is None else packet.dts - self._first_pts
+                # RTSP connects at the first mux: connection errors surface here (docs/performance.md, PyAV)
+                self.container.mux(packet)
         except (av.error.FFmpegError, OSError) as e:
             self._drop(f"send failed ({getattr(e, 'strerror', None) or e})")
-            self._down_since = time.monotonic()
             return
         if self._down_since is not None:
             self.reconnects += 1
             log.info("RTSP output %s: connected again", self.name)
             self._down_since = None
         self.frames_written += 1
+        self.last_write = time.monotonic()
 
-    def close(self, completed: bool) -> None:
+    def _finish(self) -> None:
         if self.container is not None:
             try:
                 self.container.mux(self.video.encode(None))
@@ -221,3 +271,14 @@ class RtspSink(_LiveEncodedSink):
                 except Exception:  # noqa: BLE001
                     pass
                 self.container = None
+
+    def close(self, completed: bool) -> None:
+        """Send what is queued (a few seconds at most), then close; a hung server is left behind."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        if self._sender is None:
+            return
+        self._sender.join(self.backlog_seconds + 3)
+        if self._sender.is_alive():
+            log.warning("RTSP output %s: the server takes no data; closing without it", self.name)

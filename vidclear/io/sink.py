@@ -11,6 +11,7 @@ import errno
 import logging
 import os
 import threading
+import time
 from collections import deque
 from fractions import Fraction
 from pathlib import Path
@@ -172,6 +173,7 @@ class FileSink:
         self._pending_audio: deque[av.Packet] = deque()
         self._audio_lock = threading.Lock()
         self.frames_written = 0
+        self.last_write: Optional[float] = None  # time.monotonic() of the last frame written
         self.audio_dropped = 0  # damaged input audio packets that could not be written
         self.size: Optional[tuple[int, int]] = None
 
@@ -250,6 +252,7 @@ class FileSink:
         except (av.error.FFmpegError, OSError) as e:
             raise write_error(e, self.output) from None
         self.frames_written += 1
+        self.last_write = time.monotonic()
         self._mux_audio()
 
     def close(self, completed: bool, keep_partial: bool = False) -> None:

@@ -42,6 +42,7 @@ class Sink(Protocol):
     """An output: a file, segments, an RTSP server."""
 
     frames_written: int
+    last_write: Optional[float]
 
     def open(self, width: int, height: int, time_base, rate) -> None: ...  # noqa: ANN001, E704
     def set_rotation(self, degrees: int) -> None: ...  # noqa: E704
@@ -341,7 +342,12 @@ class EncodeStage(Stage):
         self.on_latency = on_latency
         self.latencies: deque[float] = deque(maxlen=100_000)
         self.started = time.monotonic()
-        self.last_written: list[Optional[float]] = [None] * len(self.sinks)  # time.monotonic() per sink
+
+    @property
+    def last_written(self) -> list[Optional[float]]:
+        """When each sink last got a frame out (time.monotonic()); an RTSP output that is down or
+        behind reports its own, later than the frames handed to it."""
+        return [sink.last_write for sink in self.sinks]
 
     def setup(self) -> None:
         self.started = time.monotonic()
@@ -351,13 +357,11 @@ class EncodeStage(Stage):
         cw, ch = chroma_size(ew, eh)
         out = merge_planes(frame.y[:eh, :ew], frame.u[:ch, :cw], frame.v[:ch, :cw])
         out.time_base = frame.time_base
-        for i, sink in enumerate(self.sinks):
+        out.pts = frame.pts
+        for sink in self.sinks:
             if sink.frames_written == 0 and frame.index == 0:
                 sink.set_rotation(frame.rotation)
-            before = sink.frames_written
             sink.write(out, frame.pts)
-            if sink.frames_written > before:  # an RTSP output that is down drops the frame instead
-                self.last_written[i] = time.monotonic()
         frame.keepalive = None
         latency = time.monotonic() - frame.captured
         self.latencies.append(latency)
