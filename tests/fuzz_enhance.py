@@ -22,11 +22,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import av  # noqa: E402
+import numpy as np  # noqa: E402
 
 from media import make_clip  # noqa: E402
 from vidclear.cli import main  # noqa: E402
 
-KINDS = ("bitflip", "byterun", "truncate", "zerohead", "splice", "duplicate", "empty")
+MUTATIONS = ("bitflip", "byterun", "truncate", "zerohead", "splice", "duplicate", "empty")
+CRAFTED = ("huge", "tiny", "tenbit", "rotated", "vfr", "audioonly", "nodecodable")
+KINDS = MUTATIONS + CRAFTED
 
 
 def seeds(folder: Path) -> list[Path]:
@@ -60,6 +63,70 @@ def mutate(data: bytearray, kind: str, rng: random.Random, others: list[bytes]) 
     elif kind == "empty":
         data = bytearray()
     return bytes(data)
+
+
+def craft(folder: Path, i: int, kind: str, rng: random.Random) -> Path:
+    """A file that is valid or plausible but unusual: the inputs a real archive holds besides damage."""
+    name = f"m{i:03d}_{kind}"
+    if kind == "huge":  # a raw YUV4MPEG header declaring an enormous frame, then a few bytes
+        w, h = rng.choice([(65536, 65536), (100000, 2), (20000, 30000), (8194, 8192)])
+        path = folder / f"{name}.y4m"
+        path.write_bytes(f"YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\nFRAME\n".encode() + rng.randbytes(4096))
+        return path
+    if kind == "tiny":  # 1x1 and odd sizes (4:4:4, since 4:2:0 needs even ones)
+        w, h = rng.choice([(1, 1), (3, 5), (7, 1), (9, 13), (2, 3), (17, 5), (5, 3)])
+        return make_clip(folder / f"{name}.mkv", width=w, height=h, frames=rng.randint(1, 6), codec="ffv1",
+                         pix_fmt="yuv444p")
+    if kind == "tenbit":
+        codec, ext = rng.choice([("libx264", "mp4"), ("libx265", "mkv"), ("ffv1", "mkv")])
+        options = {"preset": "ultrafast", "x265-params": "log-level=error"} if codec == "libx265" else None
+        return make_clip(folder / f"{name}.{ext}", width=64, height=48, frames=6, codec=codec,
+                         pix_fmt="yuv420p10le", options=options)
+    if kind == "rotated":
+        path = make_clip(folder / f"{name}.tmp.mp4", width=64, height=48, frames=6)
+        return rotate(path, folder / f"{name}.mp4", rng.choice([90, 180, 270, -90]))
+    if kind == "vfr":
+        steps = [rng.choice([256, 512, 1024, 3000, 7]) for _ in range(10)]
+        pts = [sum(steps[:k]) for k in range(10)]
+        return make_clip(folder / f"{name}.{rng.choice(['mkv', 'mp4'])}", width=64, height=48, frames=10, pts=pts)
+    if kind == "audioonly":
+        path = folder / f"{name}.{rng.choice(['mp4', 'mkv', 'm4a'])}"
+        with av.open(str(path), "w", format="mp4" if path.suffix == ".m4a" else None) as out:
+            a = out.add_stream("aac", rate=48000)
+            for start in range(0, 48000, 1024):
+                frame = av.AudioFrame.from_ndarray((rng.random() * 0.1 * np.ones((1, 1024))).astype(np.float32),
+                                                   format="fltp", layout="mono")
+                frame.sample_rate, frame.pts = 48000, start
+                out.mux(a.encode(frame))
+            out.mux(a.encode(None))
+        return path
+    if kind == "nodecodable":  # the container is sound; every video packet is noise
+        src = make_clip(folder / f"{name}.tmp.mkv", width=64, height=48, frames=8)
+        path = folder / f"{name}.mkv"
+        with av.open(str(src)) as inp, av.open(str(path), "w") as out:
+            stream = out.add_stream_from_template(inp.streams.video[0])
+            for packet in inp.demux(video=0):
+                if packet.size:
+                    noise = av.Packet(rng.randbytes(packet.size))
+                    noise.pts, noise.dts, noise.stream = packet.pts, packet.dts, stream
+                    noise.time_base = packet.time_base
+                    out.mux(noise)
+        src.unlink()
+        return path
+    raise ValueError(kind)
+
+
+def rotate(src: Path, dst: Path, degrees: int) -> Path:
+    """A copy of ``src`` whose video carries a display rotation (as phones and some cameras write)."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        stream = out.add_stream_from_template(inp.streams.video[0])
+        stream.set_display_rotation(degrees)
+        for packet in inp.demux(video=0):
+            if packet.size:
+                packet.stream = stream
+                out.mux(packet)
+    src.unlink()
+    return dst
 
 
 def decodable_frames(path: Path) -> int:
@@ -99,8 +166,11 @@ def main_(folder: Path, count: int, seed: int) -> dict:
     rng = random.Random(seed)
     mutants = []
     for i in range(count):
-        src = originals[i % len(originals)]
         kind = KINDS[i % len(KINDS)]
+        if kind in CRAFTED:
+            mutants.append(craft(folder, i, kind, rng))
+            continue
+        src = originals[i % len(originals)]
         path = folder / f"m{i:03d}_{kind}{src.suffix}"
         path.write_bytes(mutate(bytearray(src.read_bytes()), kind, rng, others))
         mutants.append(path)

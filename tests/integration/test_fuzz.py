@@ -1,5 +1,7 @@
-"""Hostile files: 210 seeded mutants of small real clips (bit flips, byte runs, truncation, zeroed
-headers, splices, duplicated ranges, empty files) each end enhanced or with exit 2 and one line."""
+"""Hostile files: 210 seeded mutants, 15 of each kind: damaged real clips (bit flips, byte runs,
+truncation, zeroed headers, splices, duplicated ranges, empty files) and unusual ones (enormous declared
+dimensions, 1x1 and odd sizes, 10-bit, display rotation, variable frame rate, audio only, no decodable
+frame). Each ends enhanced, with every decodable frame, or with exit 2 and one line."""
 
 import json
 import re
@@ -35,3 +37,9 @@ def test_mutants_end_enhanced_or_with_one_clear_line(tmp_path):
             assert not m["output"], m  # nothing at the output path after a failure
     print(outcomes)
     assert outcomes["enhanced"] > 0 and outcomes["error"] > 0
+    by_kind: dict[str, set] = {}
+    for m in results:
+        by_kind.setdefault(m["mutant"].split("_", 1)[1].split(".")[0], set()).add(m["rc"])
+    assert len(by_kind) == 14 and all(by_kind[k] == {0} for k in ("tiny", "tenbit", "rotated", "vfr")), by_kind
+    assert all(by_kind[k] == {2} for k in ("huge", "audioonly", "nodecodable", "empty")), by_kind
+    assert all("has no video stream" in m["stderr"][-1] for m in results if "audioonly" in m["mutant"])

@@ -340,7 +340,7 @@ class EncodeStage(Stage):
         self.sinks = list(sinks)
         self.size = size
         self.on_latency = on_latency
-        self.latencies: deque[float] = deque(maxlen=100_000)
+        self.latencies: deque[float] = deque(maxlen=10_000)  # the recent ones: a camera runs for months
         self.started = time.monotonic()
 
     @property
