@@ -116,6 +116,23 @@ class LowLightConfig(Section):
         return self
 
 
+class ArchiveConfig(Section):
+    """``vidclear batch``: many files with the same settings, resumable."""
+
+    parallel: Union[Literal["auto"], Annotated[int, Field(ge=1, le=64)]] = Field(
+        "auto", description="files enhanced at once on this machine; auto: one per core (at least 2)")
+    retries: int = Field(2, ge=0, le=100, description="times a failed file is tried again by later runs")
+
+
+class ClusterConfig(Section):
+    """A Ray cluster (``pip install vidclear[cluster]``): where ``batch --ray`` runs its files."""
+
+    address: Optional[str] = Field(None, description="ray://host:10001, host:6379, or auto (RAY_ADDRESS / local)")
+    num_cpus: float = Field(1.0, gt=0, le=1024, description="CPUs one file's task asks for")
+    num_gpus: float = Field(0.0, ge=0, le=64, description="GPUs one file's task asks for (fractions share one)")
+    max_retries: int = Field(3, ge=0, le=100, description="times Ray runs a file again when its node dies")
+
+
 class Config(Section):
     model: str = "espcn-x2"
     backend: str = "auto"
@@ -134,6 +151,8 @@ class Config(Section):
     lowlight: LowLightConfig = LowLightConfig()
     live: LiveConfig = LiveConfig()
     tensorrt: TensorRTConfig = TensorRTConfig()
+    archive: ArchiveConfig = ArchiveConfig()
+    cluster: ClusterConfig = ClusterConfig()
     steps: list[StepConfig] = Field(default_factory=list, description="classical luma steps before the model")
 
 

@@ -7,6 +7,6 @@ library module, and prints; nothing else lives here. ``COMMANDS`` is the order
 
 from __future__ import annotations
 
-from . import backends, bench, build_engine, enhance, evaluate, export, models, serve
+from . import backends, batch, bench, build_engine, enhance, evaluate, export, models, serve
 
-COMMANDS = {m.NAME: m for m in (enhance, serve, models, backends, evaluate, export, build_engine, bench)}
+COMMANDS = {m.NAME: m for m in (enhance, batch, serve, models, backends, evaluate, export, build_engine, bench)}

@@ -21,23 +21,29 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     enh.add_argument("input", help="input video file, or a live URL (rtsp://, rtsps://, http://, /dev/video0)")
     enh.add_argument("output", help="output file (.mp4 .mkv .mov .ts), a segment pattern (rec/cam_%%Y%%m%%d_%%H%%M%%S.ts) "
                      "or rtsp:// URL to publish to")
-    enh.add_argument("--config", type=Path, help="YAML config (see configs/)")
-    enh.add_argument("--model", help="model name (see `vidclear models`)")
-    enh.add_argument("--backend", help="backend name or auto (default)")
-    enh.add_argument("--device", choices=("auto", "cpu", "cuda"))
-    enh.add_argument("--crf", type=int, help="encoder quality, 0-51 (lower is better)")
-    enh.add_argument("--preset", help="encoder preset, ultrafast .. veryslow")
-    enh.add_argument("--codec", choices=("libx264", "libx265", "h264_nvenc", "hevc_nvenc", "auto"),
-                     help="video encoder (auto: NVENC when it opens here, else libx264)")
-    enh.add_argument("--reuse", choices=("off", "auto"), help="recompute only the tiles that changed (fixed cameras)")
-    enh.add_argument("--max-frames", type=int, help="stop after this many frames")
+    add_settings_flags(enh)
     enh.add_argument("--duration", type=float, help="stop after this many seconds (live sources)")
     enh.add_argument("--summary-json", type=Path, help="also write the summary as JSON here")
 
 
-def run(args: argparse.Namespace) -> int:
+def add_settings_flags(parser: argparse.ArgumentParser) -> None:
+    """The enhancement settings, shared by every command that enhances files (enhance, batch)."""
+    parser.add_argument("--config", type=Path, help="YAML config (see configs/)")
+    parser.add_argument("--model", help="model name (see `vidclear models`)")
+    parser.add_argument("--backend", help="backend name or auto (default)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--crf", type=int, help="encoder quality, 0-51 (lower is better)")
+    parser.add_argument("--preset", help="encoder preset, ultrafast .. veryslow")
+    parser.add_argument("--codec", choices=("libx264", "libx265", "h264_nvenc", "hevc_nvenc", "auto"),
+                        help="video encoder (auto: NVENC when it opens here, else libx264)")
+    parser.add_argument("--reuse", choices=("off", "auto"),
+                        help="recompute only the tiles that changed (fixed cameras)")
+    parser.add_argument("--max-frames", type=int, help="stop after this many frames")
+
+
+def load_settings(args: argparse.Namespace):  # noqa: ANN201 - a Config (imported late: a fast --help)
+    """The config file, with the flags of ``add_settings_flags`` over it."""
     from ..config import load_config
-    from ..engine.run import run_enhance
 
     overrides = {
         "model": args.model,
@@ -49,7 +55,13 @@ def run(args: argparse.Namespace) -> int:
         "encoder.preset": args.preset,
         "encoder.codec": args.codec,
     }
-    cfg = load_config(args.config, overrides)
+    return load_config(args.config, overrides)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..engine.run import run_enhance
+
+    cfg = load_settings(args)
     outcome = run_enhance(args.input, args.output, cfg, show_progress=not args.quiet and sys.stderr.isatty(),
                           duration=args.duration)
     if not args.quiet:

@@ -10,7 +10,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from ..config import Config
 from ..errors import InputError
@@ -20,6 +20,7 @@ from ..progress import progress_reporter
 from ..summary import format_live, format_reuse, format_summary, summary_json
 from .reuse import ReuseStats
 from .assembly import Plan, assemble, open_sinks, open_source, output_size, start_service
+from .service import InferenceService
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,13 @@ def run_enhance(
     cfg: Config,
     show_progress: bool = False,
     duration: Optional[float] = None,
+    service: Optional[InferenceService] = None,
+    name: str = "enhance",
+    on_frames: Optional[Callable[[int], None]] = None,
 ) -> RunOutcome:
+    """Enhance one input into one output. ``service``: a running inference service to share (batch runs
+    several files on one); without it the run starts its own, sized to this input, and closes it.
+    ``on_frames(done)`` is told the frames done as they go (instead of the terminal progress bar)."""
     plan = Plan.from_config(cfg)  # before opening anything: a bad name or step is a config error
     live = is_live(str(input_path))
     if not live:
@@ -81,14 +88,15 @@ def run_enhance(
     source = open_source(str(input_path), cfg, password_env=cfg.live.password_env)
     info = source.info
     size = output_size(info.width, info.height, plan.spec.scale)
-    service = None
+    own_service = service is None
     try:
-        service = start_service(cfg, live, (info.height, info.width))
+        if own_service:
+            service = start_service(cfg, live, (info.height, info.width))
         sinks = open_sinks([str(output_path)], cfg, source, size, None if live else Path(input_path))
-        run = assemble(cfg, plan, source, sinks, size, service, "enhance")
+        run = assemble(cfg, plan, source, sinks, size, service, name)
     except BaseException:
         source.close()
-        if service is not None:
+        if own_service and service is not None:
             service.close()
         raise
     log.info("%s: %dx%d %s, %s frames -> %s x%d -> %dx%d", getattr(source, "name", input_path), info.width,
@@ -101,13 +109,14 @@ def run_enhance(
     total = None if live else (min(info.frames, cfg.max_frames) if info.frames and cfg.max_frames
                                else (cfg.max_frames or info.frames))
     try:
-        with progress_reporter(show_progress, total or None) as on_progress:
-            result = run.pipeline.run(on_progress)
+        with progress_reporter(show_progress and on_frames is None, total or None) as on_progress:
+            result = run.pipeline.run(on_frames or on_progress)
     finally:
         if timer:
             timer.cancel()
         run.close()
-        service.close()
+        if own_service:
+            service.close()
     if result.frames == 0 and not live and result.interrupted_by is None:
         why = f": {source.damage}" if source.damage else " (an empty or damaged video stream)"
         raise InputError(f"no video frame could be decoded from {input_path}{why}")

@@ -1,0 +1,1 @@
+"""``vidclear batch``: many files with one set of settings, resumable, on this machine or a Ray cluster."""

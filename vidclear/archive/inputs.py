@@ -1,0 +1,109 @@
+"""What ``vidclear batch`` was given (files, folders, globs, ``@list.txt``) as jobs: input -> output.
+
+Outputs are named after their inputs: ``OUTDIR/<stem>.<ext>``, and the tree
+below a folder input is mirrored below OUTDIR. The container is the input's
+when vidclear writes it, else ``--ext`` or .mkv (which takes any audio).
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Optional
+
+from ..errors import ConfigError, InputError
+from ..io.sink import CONTAINERS
+
+log = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".ts", ".m2ts", ".mts", ".avi", ".m4v", ".webm", ".flv", ".mpg", ".mpeg",
+                  ".wmv", ".3gp", ".y4m", ".dav", ".h264", ".264", ".hevc", ".265"}
+FALLBACK_EXT = ".mkv"
+
+
+@dataclass(frozen=True)
+class Job:
+    input: Path
+    output: Path
+
+
+def _arguments(items: Iterable[str]) -> Iterable[str]:
+    """The arguments with each ``@list.txt`` replaced by its lines (blank lines and # comments skipped)."""
+    for item in items:
+        if not item.startswith("@"):
+            yield item
+            continue
+        listing = Path(item[1:])
+        try:
+            lines = listing.read_text().splitlines()
+        except OSError as e:
+            raise InputError(f"cannot read the input list {listing}: {e.strerror or e}") from None
+        yield from (line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
+
+
+def _videos_below(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES
+                  and ".vidclear-partial" not in p.name)
+
+
+def _output_ext(source: Path, ext: Optional[str]) -> str:
+    if ext:
+        return ext
+    if source.suffix.lower() in CONTAINERS:
+        return source.suffix.lower()
+    return FALLBACK_EXT
+
+
+def normalise_ext(ext: Optional[str]) -> Optional[str]:
+    """``--ext``: 'mp4' or '.mp4', one vidclear writes."""
+    if ext is None:
+        return None
+    ext = ext if ext.startswith(".") else f".{ext}"
+    if ext.lower() not in CONTAINERS:
+        raise ConfigError(f"--ext {ext}: vidclear writes {' '.join(sorted(CONTAINERS))}")
+    return ext.lower()
+
+
+def find_jobs(items: list[str], outdir: Path, ext: Optional[str] = None) -> list[Job]:
+    """Every input once, each with its output; one clear error for a name that matches nothing or two
+    inputs that would write the same output."""
+    ext = normalise_ext(ext)
+    found: list[tuple[Path, Path]] = []  # (input, output relative to outdir)
+    for item in _arguments(items):
+        path = Path(item)
+        if path.is_dir():
+            videos = _videos_below(path)
+            if not videos:
+                log.warning("no video files below %s", path)
+            found += [(v, v.relative_to(path).with_suffix(_output_ext(v, ext))) for v in videos]
+        elif path.is_file():
+            found.append((path, Path(path.name).with_suffix(_output_ext(path, ext))))
+        else:
+            matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
+            if not matches:
+                raise InputError(f"no such file, folder or match: {item}")
+            for m in matches:
+                if m.is_dir():
+                    found += [(v, v.relative_to(m).with_suffix(_output_ext(v, ext))) for v in _videos_below(m)]
+                elif m.is_file():
+                    found.append((m, Path(m.name).with_suffix(_output_ext(m, ext))))
+    jobs, seen_inputs, outputs = [], set(), {}
+    outdir_resolved = outdir.resolve()
+    for src, rel in found:
+        real = src.resolve()
+        if real in seen_inputs:
+            continue
+        if outdir_resolved in real.parents:
+            continue  # an earlier run's output, when OUTDIR lies below an input folder
+        seen_inputs.add(real)
+        out = outdir / rel
+        if out in outputs:
+            raise InputError(f"{outputs[out]} and {src} would both be written to {out}: give them in different "
+                             "folders, or run them in separate batches")
+        outputs[out] = src
+        jobs.append(Job(src, out))
+    if not jobs:
+        raise InputError("no video files among the inputs")
+    return jobs

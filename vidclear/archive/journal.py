@@ -1,0 +1,100 @@
+"""The batch journal: one JSON line per finished attempt, in OUTDIR, so a batch resumes where it stopped.
+
+Each entry is keyed by the input's identity (real path, size, modification
+time) and the settings that shape the output (the config, less what only says
+where or how fast to run), so changing a setting or the file enhances it again.
+Lines are appended and flushed one at a time; a line cut short by a crash is
+ignored on reading. A lock on OUTDIR keeps two batches from writing it at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import Optional
+
+from ..config import Config
+from ..errors import InputError
+from .inputs import Job
+
+JOURNAL = "vidclear-batch.jsonl"
+LOCK = ".vidclear-batch.lock"
+RUNNING_ONLY = {"archive", "cluster", "live", "pipeline", "batch"}  # how and where to run, not what comes out
+
+
+def settings_digest(cfg: Config) -> str:
+    settings = cfg.model_dump(mode="json", exclude=RUNNING_ONLY)
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def job_key(job: Job, digest: str) -> str:
+    st = job.input.stat()
+    identity = [str(job.input.resolve()), st.st_size, st.st_mtime_ns, str(job.output), digest]
+    return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:20]
+
+
+class Journal:
+    def __init__(self, outdir: Path) -> None:
+        self.path = outdir / JOURNAL
+        self.entries: dict[str, dict] = {}  # the last entry per key
+        self.failures: dict[str, int] = {}  # failed attempts per key
+        if self.path.exists():
+            for line in self.path.read_text().splitlines():
+                try:
+                    entry = json.loads(line)
+                    key = entry["key"]
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line cut short by a crash
+                self.entries[key] = entry
+                if entry.get("status") == "failed":
+                    self.failures[key] = self.failures.get(key, 0) + 1
+        self._file = self.path.open("a")
+
+    def done(self, key: str, output: Path) -> Optional[dict]:
+        """The entry of a finished attempt whose output is still there."""
+        entry = self.entries.get(key)
+        return entry if entry and entry.get("status") == "done" and output.exists() else None
+
+    def record(self, key: str, job: Job, **fields: object) -> dict:
+        entry = {"key": key, "input": str(job.input), "output": str(job.output), "at": time.time(), **fields}
+        self._file.write(json.dumps(entry) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self.entries[key] = entry
+        if entry.get("status") == "failed":
+            self.failures[key] = self.failures.get(key, 0) + 1
+        return entry
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class OutdirLock:
+    """An exclusive lock on OUTDIR for one batch at a time (released by the OS if the process dies)."""
+
+    def __init__(self, outdir: Path) -> None:
+        self.file = (outdir / LOCK).open("w")
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.close()
+            raise InputError(f"another vidclear batch is writing to {outdir}; wait for it or use another folder") \
+                from None
+
+    def release(self) -> None:
+        fcntl.flock(self.file, fcntl.LOCK_UN)
+        self.file.close()
+
+
+def remove_partials(outdir: Path) -> int:
+    """Temporary files a killed run left below OUTDIR (never at an output path); the lock says no run is
+    writing them now."""
+    count = 0
+    for p in outdir.rglob(".*.vidclear-partial*"):
+        p.unlink(missing_ok=True)
+        count += 1
+    return count
