@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install --quiet --upgrade pip
 	# torch first, pinned to the CPU build on disk; the package's own range then installs nothing more.
 	$(PIP) install --quiet "$(TORCH)"
-	$(PIP) install --quiet -e ".[dev]"
+	$(PIP) install --quiet -e ".[dev,cluster]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -115,3 +115,28 @@ def probe(path: Path, keep_planes: bool = False) -> Probe:
                     end = max(end, float((p.pts + p.duration) * p.time_base))
             audio_end = end
     return Probe(width, height, len(pts), sorted(pts), audio_end, rotation, planes)
+
+
+BATCH_CLIPS = {  # name: (width, height, frames, extra make_clip arguments)
+    "a.mp4": (64, 48, 12, {}),
+    "b.mkv": (80, 64, 10, {}),
+    "c_audio.mp4": (64, 48, 12, {"audio": True}),
+    "d_vfr.mkv": (64, 48, 10, {"pts": [0, 512, 1024, 3000, 3100, 5000, 6000, 6100, 9000, 9500]}),
+    "e.mov": (96, 72, 8, {}),
+    "sub/f.ts": (48, 32, 12, {}),
+    "sub/g.mp4": (112, 80, 9, {}),
+}
+CORRUPT_CLIP = "h_corrupt.mp4"
+
+
+def make_batch_clips(folder: Path, frames_scale: int = 1) -> Path:
+    """Eight small clips for batch runs: sizes differ, one has audio, one a variable frame rate, one is
+    corrupt (a video header and nothing after it); two sit in a subfolder."""
+    (folder / "sub").mkdir(parents=True, exist_ok=True)
+    for name, (w, h, frames, extra) in BATCH_CLIPS.items():
+        if "pts" in extra and frames_scale > 1:
+            extra = {"pts": [p + k * 10_000 for k in range(frames_scale) for p in extra["pts"]]}
+        make_clip(folder / name, w, h, frames * frames_scale, **extra)
+    good = (folder / "a.mp4").read_bytes()
+    (folder / CORRUPT_CLIP).write_bytes(good[:48] + bytes(4000))
+    return folder

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from typing import Iterator, Optional
 
 from ..config import Config
@@ -40,11 +41,25 @@ def _enhance_on_node(input_path: str, output_path: str, cfg_json: str) -> dict:
     return enhance_file(input_path, output_path, cfg, node=ray.get_runtime_context().get_node_id())
 
 
+def _unreachable(address: str) -> Optional[str]:
+    """Why nothing answers at HOST:PORT (or ray://HOST:PORT), or None when something does."""
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    if not host or not port.isdigit():
+        return None  # "auto" or a form Ray resolves itself
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as e:
+        return e.strerror or str(e) or type(e).__name__
+    return None
+
+
 def connect(address: Optional[str]) -> None:
     """Join the cluster at ``address`` (None: RAY_ADDRESS, else a Ray started here for this run)."""
     ray = import_ray()
     if ray.is_initialized():
         return
+    if address and (problem := _unreachable(address)):  # Ray itself would retry for minutes
+        raise ConfigError(f"cannot join the Ray cluster at {address}: {problem}")
     try:
         ray.init(address=address, log_to_driver=False, configure_logging=False, include_dashboard=False)
     except (ConnectionError, RuntimeError, ValueError) as e:

@@ -129,6 +129,10 @@ def add_video_stream(
         options["x265-params"] = "log-level=error" + (":bframes=0" if live else "")
     elif live:
         options["tune"] = "zerolatency"  # no B-frames, no lookahead: frames leave as they come
+    elif container.format.name == "mpegts":
+        # MPEG-TS cannot hold the negative decode times B-frames need at the start, so the muxer would
+        # shift every timestamp by the B-frame delay; without B-frames each frame keeps the input's time
+        options["bf"] = "0"
     stream.options = options
     if encoder.threads:
         stream.codec_context.thread_count = encoder.threads

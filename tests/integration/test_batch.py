@@ -1,0 +1,101 @@
+"""`vidclear batch` on this machine: eight clips (sizes differ, audio, variable frame rate, one corrupt),
+a journal that resumes, kill -9 mid-run and resume, nothing partial at an output path."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from media import BATCH_CLIPS, CORRUPT_CLIP, REPO, make_batch_clips, probe
+
+
+def batch(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vidclear", "batch", *args, "--model", "espcn-x2"], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def assert_outputs_match_inputs(src: Path, out: Path) -> None:
+    for name in BATCH_CLIPS:
+        a, b = probe(src / name), probe(out / name)
+        assert b.frames == a.frames > 0, name
+        assert b.pts_s == pytest.approx(a.pts_s, abs=1e-3), name
+        assert (b.width, b.height) == (2 * a.width, 2 * a.height), name
+    assert probe(out / "c_audio.mp4").audio_end_s == pytest.approx(probe(src / "c_audio.mp4").audio_end_s, abs=0.05)
+
+
+def no_partials(out: Path) -> list[str]:
+    return [str(p) for p in out.rglob("*vidclear-partial*")]
+
+
+def test_eight_clips_then_a_rerun_that_skips_what_is_done(tmp_path):
+    src = make_batch_clips(tmp_path / "in")
+    out = tmp_path / "out"
+    r = batch(str(src), "-o", str(out))
+    assert r.returncode == 1, r.stderr
+    assert_outputs_match_inputs(src, out)
+    assert not (out / CORRUPT_CLIP).exists() and no_partials(out) == []
+    assert "7 enhanced, 0 skipped (done before), 1 failed" in r.stdout, r.stdout
+    error = [line for line in r.stderr.splitlines() if line.startswith("vidclear: error:")]
+    assert len(error) == 1 and f"{src / CORRUPT_CLIP}: cannot open" in error[0], r.stderr
+    assert "Traceback" not in r.stderr
+    mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.suffix in (".mp4", ".mkv", ".mov", ".ts")}
+
+    again = batch(str(src), "-o", str(out))
+    assert again.returncode == 1
+    assert "0 enhanced, 7 skipped (done before), 1 failed" in again.stdout, again.stdout
+    assert f"{src / CORRUPT_CLIP}: cannot open" in again.stderr
+    assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes, "nothing was encoded again"
+    journal = [json.loads(line) for line in (out / "vidclear-batch.jsonl").read_text().splitlines()]
+    assert sorted(e["status"] for e in journal) == ["done"] * 7 + ["failed"] * 2  # the corrupt one, tried twice
+
+    third = batch(str(src), "-o", str(out), "--retries", "1")  # 2 failures > 1 retry: given up, not run
+    assert third.returncode == 1 and "gave up after 2 attempts" in third.stderr
+    assert len((out / "vidclear-batch.jsonl").read_text().splitlines()) == 9
+
+
+def test_inputs_that_match_nothing_or_collide_are_one_clear_line(tmp_path):
+    make_batch_clips(tmp_path / "in")
+    r = batch(str(tmp_path / "nowhere" / "*.mp4"), "-o", str(tmp_path / "out"))
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1] == \
+        f"vidclear: error: no such file, folder or match: {tmp_path / 'nowhere' / '*.mp4'}"
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "a.mp4").write_bytes((tmp_path / "in" / "a.mp4").read_bytes())
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"# two files named a.mp4\n{tmp_path / 'in' / 'a.mp4'}\n\n{tmp_path / 'other' / 'a.mp4'}\n")
+    r = batch(f"@{listing}", "-o", str(tmp_path / "out"))
+    assert r.returncode == 2 and "would both be written to" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.slow
+def test_kill_9_mid_batch_then_the_same_command_completes(tmp_path):
+    src = make_batch_clips(tmp_path / "in", frames_scale=12)
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "vidclear", "batch", str(src), "-o", str(out), "--model", "espcn-x2",
+            "--parallel", "2"]
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    journal = out / "vidclear-batch.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.exists() and len(journal.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the batch ended before it could be killed: make the clips longer"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = len(journal.read_text().splitlines())
+    partial_then = no_partials(out)
+    r = batch(str(src), "-o", str(out), "--parallel", "2")
+    print(f"killed after {done_before} journal lines with {len(partial_then)} temporary files in flight; "
+          f"resumed: {r.stdout.splitlines()[-1]}")
+    assert r.returncode == 1, r.stderr
+    assert partial_then, "files were being written when the batch was killed"
+    assert no_partials(out) == [] and not (out / CORRUPT_CLIP).exists()
+    assert_outputs_match_inputs(src, out)
+    assert "removed" in r.stderr and "temporary file(s) an interrupted run left" in r.stderr
