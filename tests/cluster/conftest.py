@@ -7,15 +7,17 @@ import os
 
 import pytest
 
+from live_servers import RtspServer
+
 # Ray advertises the machine's network address unless told this before it starts: keep every node on loopback.
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 
 
-def start_cluster(workers: int):  # noqa: ANN201 - a ray.cluster_utils.Cluster
+def start_cluster(workers: int, num_cpus: float = 1):  # noqa: ANN201 - a ray.cluster_utils.Cluster
     from ray.cluster_utils import Cluster
 
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})  # the head runs no task
-    nodes = [cluster.add_node(num_cpus=1) for _ in range(workers)]
+    nodes = [cluster.add_node(num_cpus=num_cpus) for _ in range(workers)]
     cluster.wait_for_nodes()
     assert cluster.address.startswith("127.0.0.1:"), cluster.address
     return cluster, nodes
@@ -26,3 +28,19 @@ def two_nodes():
     cluster, nodes = start_cluster(2)
     yield cluster, nodes
     cluster.shutdown()
+
+
+@pytest.fixture
+def rtsp_servers():
+    """Real RTSP camera servers on 127.0.0.1 (as in tests/live), stopped after each test."""
+    started: list[RtspServer] = []
+
+    def make(mode: str = "camera", *args: str, port: int | None = None) -> RtspServer:
+        server = RtspServer(mode, *args, port=port).start()
+        started.append(server)
+        return server
+
+    yield make
+    for s in started:
+        s.kill()
+        s.log.close()

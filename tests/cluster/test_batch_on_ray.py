@@ -115,5 +115,5 @@ def test_without_ray_installed_the_flag_says_what_to_install(tmp_path):
             f"sys.exit(main(['batch', {str(src / 'a.mp4')!r}, '-o', {str(tmp_path / 'out')!r}, '--ray']))")
     r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
-    assert r.stderr.strip() == "vidclear: error: batch --ray needs Ray on this machine: pip install 'vidclear[cluster]'"
+    assert r.stderr.strip() == "vidclear: error: --ray and cluster.address need Ray on this machine: pip install 'vidclear[cluster]'"
     assert not (tmp_path / "out").exists()

@@ -20,7 +20,7 @@ from .inputs import Job
 
 log = logging.getLogger(__name__)
 
-INSTALL = "batch --ray needs Ray on this machine: pip install 'vidclear[cluster]'"
+INSTALL = "--ray and cluster.address need Ray on this machine: pip install 'vidclear[cluster]'"
 
 
 def import_ray():  # noqa: ANN201 - the ray module
@@ -53,15 +53,16 @@ def _unreachable(address: str) -> Optional[str]:
     return None
 
 
-def connect(address: Optional[str]) -> None:
-    """Join the cluster at ``address`` (None: RAY_ADDRESS, else a Ray started here for this run)."""
+def connect(address: Optional[str], log_to_driver: bool = False) -> None:
+    """Join the cluster at ``address`` (None: RAY_ADDRESS, else a Ray started here for this run).
+    ``log_to_driver``: the workers' log lines are printed here too (serve's cameras)."""
     ray = import_ray()
     if ray.is_initialized():
         return
     if address and (problem := _unreachable(address)):  # Ray itself would retry for minutes
         raise ConfigError(f"cannot join the Ray cluster at {address}: {problem}")
     try:
-        ray.init(address=address, log_to_driver=False, configure_logging=False, include_dashboard=False)
+        ray.init(address=address, log_to_driver=log_to_driver, configure_logging=False, include_dashboard=False)
     except (ConnectionError, RuntimeError, ValueError) as e:
         raise ConfigError(f"cannot join the Ray cluster at {address or os.environ.get('RAY_ADDRESS') or 'this machine'}"
                           f": {str(e).splitlines()[0]}") from None

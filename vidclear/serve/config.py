@@ -48,9 +48,6 @@ class ServeConfig(Config):
 
 def load_serve_config(path: Path) -> ServeConfig:
     cfg = load_config(path, model=ServeConfig)
-    if cfg.cluster.address:
-        raise ConfigError(f"config {path}: cluster.address: serve does not run cameras on a Ray cluster yet; run "
-                          "one serve per machine (docs/cluster.md)")
     names = [c.name for c in cfg.cameras]
     if len(set(names)) != len(names):
         raise ConfigError(f"config {path}: camera names must be unique")

@@ -66,6 +66,12 @@ class CameraCollector(Collector):
         for cam in self.cameras:
             healthy.add_metric([cam.name], 1 if cam.health()["healthy"] else 0)
         yield healthy
+        nodes = GaugeMetricFamily("vidclear_camera_node", "1 for the Ray node a camera runs on (serve on a cluster)",
+                                  labels=["camera", "node"])
+        for cam in self.cameras:
+            if node := getattr(cam, "node", None):
+                nodes.add_metric([cam.name, node], 1)
+        yield nodes
         depth = GaugeMetricFamily("vidclear_queue_depth", "frames waiting in each queue of the camera's pipeline now",
                                   labels=["camera", "queue"])
         for cam in self.cameras:

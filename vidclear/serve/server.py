@@ -49,38 +49,54 @@ _malloc_trim = None
 
 
 class Server:
-    def __init__(self, cfg: ServeConfig) -> None:
+    """The cameras, here (threads on one inference service) or on a Ray cluster (one actor each), and the
+    /metrics and /healthz that cover them all."""
+
+    def __init__(self, cfg: ServeConfig, on_cluster: bool = False, address: Optional[str] = None) -> None:
         self.cfg = cfg
+        self.on_cluster = on_cluster
         self.stopping = threading.Event()
-        self.service = start_service(cfg, live=True)
         self.metrics = Metrics()
-        self.cameras = [Camera(c, cfg, self.service, self.stopping, self.metrics.observer(c.name))
-                        for c in cfg.cameras]
-        self.metrics.watch(self.cameras, lambda: self.service.describe()["models"])
+        if on_cluster:
+            from .on_ray import start_remote_cameras
+
+            self.service = None
+            self.cameras = start_remote_cameras(cfg, address)
+        else:
+            self.service = start_service(cfg, live=True)
+            self.cameras = [Camera(c, cfg, self.service, self.stopping, self.metrics.observer(c.name))
+                            for c in cfg.cameras]
+        self.metrics.watch(self.cameras, lambda: self.service.describe()["models"] if self.service else {})
         self.http = None
         self.port: Optional[int] = None
 
     def start(self) -> None:
         self.http = start_http(self.cfg.metrics.host, self.cfg.metrics.port, self.metrics.text, self.health)
         self.port = self.http.server_address[1]
-        for cam in self.cameras:
-            cam.thread.start()
-        log.info("serving %d cameras; metrics on http://%s:%d/metrics, health on /healthz", len(self.cameras),
-                 self.cfg.metrics.host, self.port)
+        if not self.on_cluster:
+            for cam in self.cameras:
+                cam.thread.start()
+        log.info("serving %d cameras%s; metrics on http://%s:%d/metrics, health on /healthz", len(self.cameras),
+                 " on the Ray cluster" if self.on_cluster else "", self.cfg.metrics.host, self.port)
 
     def health(self) -> tuple[int, dict]:
         return health_report(self.cameras)
 
     def stop(self) -> None:
         self.stopping.set()
-        for cam in self.cameras:
-            cam.stop()
-        deadline = time.monotonic() + self.cfg.live.stall_timeout + 5
-        for cam in self.cameras:
-            cam.thread.join(max(0.1, deadline - time.monotonic()))
-            if cam.thread.is_alive():
-                log.warning("camera %s did not stop within %.0f s", cam.name, self.cfg.live.stall_timeout + 5)
-        self.service.close()
+        wait_s = self.cfg.live.stall_timeout + 5
+        if self.on_cluster:
+            for cam in self.cameras:
+                cam.stop(wait_s)
+        else:
+            for cam in self.cameras:
+                cam.stop()
+            deadline = time.monotonic() + wait_s
+            for cam in self.cameras:
+                cam.thread.join(max(0.1, deadline - time.monotonic()))
+                if cam.thread.is_alive():
+                    log.warning("camera %s did not stop within %.0f s", cam.name, wait_s)
+            self.service.close()
         if self.http is not None:
             self.http.shutdown()
             self.http.server_close()
@@ -93,10 +109,12 @@ class Server:
         return EXIT_OUTPUT_FAILED if failed else EXIT_OK
 
 
-def run_serve(config_path: Path, duration: Optional[float] = None) -> int:
+def run_serve(config_path: Path, duration: Optional[float] = None, ray_address: Optional[str] = None) -> int:
+    """``ray_address``: '' for --ray without an address (cluster.address, RAY_ADDRESS, or a Ray started here)."""
     cfg = load_serve_config(config_path)
     check_outputs(cfg, config_path)
-    server = Server(cfg)
+    on_cluster = ray_address is not None or cfg.cluster.address is not None
+    server = Server(cfg, on_cluster, ray_address or cfg.cluster.address)
     done = threading.Event()
 
     def on_signal(signum, _frame) -> None:  # noqa: ANN001

@@ -1,0 +1,68 @@
+"""`vidclear serve --ray` on a real two-node Ray cluster with three GStreamer cameras: every camera is an
+actor; the node running one is removed and that camera records again on the other node within 15 s;
+/healthz and /metrics list all three with their node."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import pytest
+
+from conftest import start_cluster
+from live_process import Running, http_get, parse_metrics, wait_healthy, write_config
+from live_servers import free_port
+
+pytestmark = [pytest.mark.cluster, pytest.mark.live, pytest.mark.slow]
+
+
+def healthz(port: int) -> dict:
+    return json.loads(http_get(f"http://127.0.0.1:{port}/healthz")[1])["cameras"]
+
+
+def test_a_camera_whose_node_dies_records_again_on_the_other_node(tmp_path, rtsp_servers):
+    cluster, nodes = start_cluster(2, num_cpus=2)
+    try:
+        cams = {name: rtsp_servers("camera", "--width", "160", "--height", "120", "--fps", "10")
+                for name in ("gate", "yard", "dock")}
+        port = free_port()
+        cfg = write_config(tmp_path / "cams.yaml", f"""
+model: bicubic-x2
+cluster: {{num_cpus: 0.5}}
+live: {{stall_timeout: 2, backoff_initial: 0.2, backoff_max: 0.5, segment_seconds: 2}}
+metrics: {{port: {port}}}
+cameras:
+""" + "".join(f'  - {{name: {n}, url: "{s.url}", outputs: ["{tmp_path}/{n}_%H%M%S.ts"]}}\n' for n, s in cams.items()))
+        proc = Running("serve", str(cfg), "--ray", cluster.address, "--duration", "180")
+        wait_healthy(port, list(cams), timeout=120)
+        before = healthz(port)
+        where = {name: cam["node"] for name, cam in before.items()}
+        families = parse_metrics(http_get(f"http://127.0.0.1:{port}/metrics")[1])
+        listed = {s.labels["camera"]: s.labels["node"] for s in families["vidclear_camera_node"].samples}
+        victim = "gate"
+        doomed = next(n for n in nodes if n.node_id == where[victim])
+        frames_before = before[victim]["frames_out"]
+        cluster.remove_node(doomed)
+        removed_at = time.monotonic()
+        back_after, after = None, {}
+        while time.monotonic() - removed_at < 30:
+            after = healthz(port)
+            cam = after[victim]
+            if cam.get("node") not in (None, where[victim]) and cam["healthy"] and cam["frames_out"] > frames_before:
+                back_after = time.monotonic() - removed_at
+                break
+            time.sleep(0.25)
+        time.sleep(1)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        cluster.shutdown()
+    print(f"cameras on nodes {where}; {victim} recorded again {back_after} s after its node was removed, on "
+          f"{after.get(victim, {}).get('node')}")
+    assert listed == where and set(where) == {"gate", "yard", "dock"} and all(where.values())
+    assert back_after is not None and back_after <= 15, after
+    assert after[victim]["node"] != where[victim]
+    recorded = sorted(tmp_path.glob(f"{victim}_*.ts"))
+    assert recorded and recorded[-1].stat().st_mtime > time.time() - 60
+    assert proc.returncode == 0, err[-3000:]

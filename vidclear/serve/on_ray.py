@@ -1,0 +1,144 @@
+"""``serve`` on a Ray cluster: each camera's pipeline is a Ray actor, placed by the resources the config
+asks for and restarted without limit, so a camera whose node dies starts again on another node.
+
+The driver keeps ``/metrics`` and ``/healthz`` for every camera: ``RemoteCamera``
+answers what a local ``Camera`` answers (counts, health, queue depths) from its
+actor's last report, adds the node it runs on, and keeps counts going up
+across restarts. An actor runs the same ``Camera`` as a local serve, on its own
+inference service (models load once per actor).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import Counter
+from typing import Optional
+
+from ..archive.on_ray import connect, import_ray
+from .camera import Camera
+from .config import CameraConfig, ServeConfig
+
+log = logging.getLogger(__name__)
+
+REPORT_TIMEOUT_S = 2.0
+REPORT_MAX_AGE_S = 0.5
+
+
+class CameraActor:
+    """Runs one camera in a Ray worker; ``report`` is all the driver asks of it."""
+
+    def __init__(self, camera_json: str, server_json: str) -> None:
+        import ray
+
+        from ..engine.assembly import start_service
+
+        cfg = ServeConfig.model_validate_json(server_json)
+        camera = CameraConfig.model_validate_json(camera_json)
+        self.node = ray.get_runtime_context().get_node_id()
+        self.incarnation = uuid.uuid4().hex  # a new one after every restart
+        self.stopping = threading.Event()
+        self.service = start_service(cfg, live=True)
+        self.camera = Camera(camera, cfg, self.service, self.stopping)
+        self.camera.thread.start()
+
+    def report(self) -> dict:
+        cam = self.camera
+        return {"node": self.node, "incarnation": self.incarnation, "health": cam.health(), "counts": cam.counts(),
+                "queues": cam.queue_depths(), "output_failures": cam.output_failures,
+                "last_output_error": cam.last_output_error}
+
+    def stop(self, timeout: float) -> dict:
+        self.stopping.set()
+        self.camera.stop()
+        self.camera.thread.join(timeout)
+        self.service.close()
+        return self.report()
+
+
+class RemoteCamera:
+    """The driver's view of one camera actor, shaped like ``Camera`` for the metrics and health."""
+
+    def __init__(self, ray, actor, name: str) -> None:  # noqa: ANN001 - the ray module, an actor handle
+        self.ray, self.actor, self.name = ray, actor, name
+        self.last: Optional[dict] = None
+        self.last_at = 0.0
+        self.reachable = False
+        self.offset: Counter = Counter()  # counts of the incarnations before this one
+        self._lock = threading.Lock()
+
+    def _report(self) -> Optional[dict]:
+        with self._lock:
+            if time.monotonic() - self.last_at < REPORT_MAX_AGE_S:
+                return self.last
+            try:
+                report = self.ray.get(self.actor.report.remote(), timeout=REPORT_TIMEOUT_S)
+                self.reachable = True
+            except Exception:  # noqa: BLE001 - its node died, or Ray is starting it again
+                self.reachable = False
+                self.last_at = time.monotonic()
+                return self.last
+            if self.last is not None and report["incarnation"] != self.last["incarnation"]:
+                self.offset += self.last["counts"]
+                log.warning("camera %s runs again on node %s (was on %s)", self.name, report["node"],
+                            self.last["node"])
+            self.last, self.last_at = report, time.monotonic()
+            return report
+
+    @property
+    def node(self) -> Optional[str]:
+        report = self._report()
+        return report["node"] if report else None
+
+    @property
+    def output_failures(self) -> int:
+        report = self._report()
+        return report["output_failures"] if report else 0
+
+    @property
+    def last_output_error(self) -> Optional[str]:
+        report = self._report()
+        return report["last_output_error"] if report else None
+
+    def counts(self) -> Counter:
+        report = self._report()
+        return self.offset + (report["counts"] if report else Counter())
+
+    def queue_depths(self) -> dict:
+        report = self._report()
+        return report["queues"] if report and self.reachable else {}
+
+    def health(self) -> dict:
+        report = self._report()
+        if report is None or not self.reachable:
+            where = f" (was on node {report['node']})" if report else ""
+            health = {"healthy": False, "state": "reconnecting", "error": None,
+                      "reason": f"no answer from the camera's actor{where}: its node is gone or Ray is starting it "
+                                "again"}
+        else:
+            health = dict(report["health"])
+        counts = self.counts()
+        return health | {"node": report["node"] if report else None, "frames_in": counts["frames_in"],
+                         "frames_out": counts["frames_out"], "reconnects": counts["reconnects"]}
+
+    def stop(self, timeout: float) -> None:
+        try:
+            self.last = self.ray.get(self.actor.stop.remote(timeout), timeout=timeout + 5)
+        except Exception as e:  # noqa: BLE001 - a camera that cannot be reached is reported, not waited for
+            log.warning("camera %s did not stop cleanly: %s", self.name, e)
+
+
+def start_remote_cameras(cfg: ServeConfig, address: Optional[str]) -> list[RemoteCamera]:
+    ray = import_ray()
+    connect(address, log_to_driver=True)
+    actor_cls = ray.remote(CameraActor)
+    server_json = cfg.model_dump_json()
+    cameras = []
+    for camera in cfg.cameras:
+        actor = actor_cls.options(name=f"vidclear-camera-{camera.name}", max_restarts=-1, max_task_retries=-1,
+                                  num_cpus=cfg.cluster.num_cpus, num_gpus=cfg.cluster.num_gpus).remote(
+            camera.model_dump_json(), server_json)
+        cameras.append(RemoteCamera(ray, actor, camera.name))
+    return cameras
