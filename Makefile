@@ -9,16 +9,17 @@ DEMO_OUT ?= demo/pets2009_x2.mp4
 
 .PHONY: install demo test bench live-deps clean
 
-# Debian packages for the live tests' RTSP servers (GStreamer gst-rtsp-server under /usr/bin/python3).
+# Debian packages the tests need: the live tests' RTSP servers (GStreamer gst-rtsp-server under
+# /usr/bin/python3), and the OCR engine and font of the legibility benchmark (Tesseract 5, DejaVu).
 LIVE_DEBS := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-plugins-base \
-	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad tesseract-ocr tesseract-ocr-eng fonts-dejavu-core
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	# torch first, pinned to the CPU build on disk; the package's own range then installs nothing more.
 	$(PIP) install --quiet "$(TORCH)"
-	$(PIP) install --quiet -e ".[dev,cluster]"
+	$(PIP) install --quiet -e ".[dev,cluster,legibility]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -39,11 +40,12 @@ bench: install
 		--model espcn-x3 --json bench.json --markdown bench.md
 
 live-deps:
-	@/usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')" 2>/dev/null || \
+	@/usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')" 2>/dev/null && \
+	command -v tesseract >/dev/null && test -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf || \
 	if [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(LIVE_DEBS); \
 	else \
-		echo "make: the live tests need GStreamer's RTSP server: run 'sudo make live-deps' once, then 'make test' again"; \
+		echo "make: the tests need GStreamer's RTSP server and Tesseract: run 'sudo make live-deps' once, then 'make test' again"; \
 		exit 2; \
 	fi
 

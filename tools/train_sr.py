@@ -26,7 +26,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from vidclear.evaluation.degrade import CameraModel, camera_degrade  # noqa: E402
 from vidclear.evaluation.matlab_resize import imresize  # noqa: E402
+from vidclear.evaluation.metrics import modcrop  # noqa: E402
 from vidclear.evaluation.sr import list_images, load_pairs, make_pair, read_rgb, score_sr  # noqa: E402
 from vidclear.models.espcn import ESPCN  # noqa: E402
 from vidclear.models.srcnn import SRCNN  # noqa: E402
@@ -54,15 +56,27 @@ class PatchSampler:
     """
 
     def __init__(self, folders: list[Path], scale: int, patch: int, noise: float, seed: int,
-                 rotate: float = 0.0) -> None:
+                 rotate: float = 0.0, degradation: str = "clean", variants: int = 3, text_images: int = 0,
+                 text_heights: tuple[int, int] = (3, 14)) -> None:
         self.scale, self.patch, self.noise, self.rotate = scale, patch, noise, rotate
         self.rng = np.random.default_rng(seed)
         self.pairs = []
-        for folder in folders:
-            for path in list_images(folder):
-                pair = make_pair(read_rgb(path), scale, path.stem)
-                if min(pair.lr_y.shape) >= patch:
-                    self.pairs.append(((pair.lr_y / 255).astype(np.float32), (pair.hr_y / 255).astype(np.float32)))
+        hrs = [make_pair(read_rgb(path), scale, path.stem).hr_y for folder in folders for path in list_images(folder)]
+        hrs += [modcrop(t, scale) for t in text_lines(text_images, scale, np.random.default_rng(seed + 1), text_heights)]
+        if degradation == "clean":
+            lrs = [[imresize(hr, 1 / scale) for hr in hrs]]
+        else:  # each variant: every image through a camera drawn at random, eight images per camera
+            lrs = []
+            for _ in range(variants):
+                lr_v: list[np.ndarray] = []
+                for i in range(0, len(hrs), 8):
+                    cam = CameraModel.random(self.rng)
+                    lr_v += [lr.astype(np.float64) for lr in camera_degrade(hrs[i:i + 8], scale, self.rng, cam)]
+                lrs.append(lr_v)
+        for lr_v in lrs:
+            for lr, hr in zip(lr_v, hrs):
+                if min(lr.shape) >= patch:
+                    self.pairs.append(((lr / 255).astype(np.float32), (hr / 255).astype(np.float32)))
         # Sample images in proportion to their area so big images are not under-used.
         areas = np.array([lr.size for lr, _ in self.pairs], dtype=np.float64)
         self.weights = areas / areas.sum()
@@ -110,6 +124,36 @@ class PatchSampler:
         return lr_patch.astype(np.float32), np.clip(hr_patch, 0, 1).astype(np.float32)
 
 
+TEXT_FONTS = ("DejaVuSansMono-Bold.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSansCondensed-Bold.ttf",
+              "DejaVuSans.ttf")  # never the legibility benchmark's DejaVuSans-Bold
+
+
+def text_lines(count: int, scale: int, rng: np.random.Generator, heights: tuple[int, int] = (3, 14)
+               ) -> list[np.ndarray]:
+    """Synthetic lines of text (random letters and digits, other fonts than the benchmark's), cap heights in
+    ``heights`` low-resolution pixels, either polarity: the small text cameras are asked to read."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    folder = Path("/usr/share/fonts/truetype/dejavu")
+    chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    out = []
+    for _ in range(count):
+        cap = int(rng.integers(heights[0], heights[1] + 1)) * scale
+        font = ImageFont.truetype(str(folder / rng.choice(TEXT_FONTS)), size=max(4, round(cap / 0.73)))
+        text = "".join(rng.choice(list(chars + "  ")) for _ in range(int(rng.integers(3, 11)))).strip() or "A1"
+        left, top, right, bottom = font.getbbox(text)
+        pad = int(rng.integers(cap // 3 + 1, cap + 2))
+        fg, bg = sorted(rng.integers(0, 256, 2))
+        if rng.random() < 0.5:
+            fg, bg = bg, fg
+        if abs(int(fg) - int(bg)) < 60:
+            fg, bg = 20, 230
+        img = Image.new("L", (min(right - left + 2 * pad, 600 * scale), bottom - top + 2 * pad), int(bg))
+        ImageDraw.Draw(img).text((pad - left, pad - top), text, fill=int(fg), font=font)
+        out.append(np.asarray(img).astype(np.float64) * (219 / 255) + 16)  # video-range luma, as rgb_to_y gives
+    return out
+
+
 def luma_upscaler(model: torch.nn.Module, device: torch.device):
     def run(y: np.ndarray) -> np.ndarray:
         with torch.no_grad():
@@ -137,6 +181,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ssim-weight", type=float, default=0.0, help="loss = L1 + w * (1 - SSIM)")
     ap.add_argument("--noise", type=float, default=0.0, help="max Gaussian noise sigma added to LR inputs")
     ap.add_argument("--rotate", type=float, default=0.0, help="turn half the patches by up to +- this many degrees")
+    ap.add_argument("--degradation", choices=("clean", "camera"), default="clean",
+                    help="camera: LR through vidclear.evaluation.degrade with a random camera per 8 images")
+    ap.add_argument("--variants", type=int, default=3, help="camera: degraded copies of each image")
+    ap.add_argument("--text-images", type=int, default=0, help="synthetic text lines added to the training images")
+    ap.add_argument("--text-heights", type=int, nargs=2, default=(3, 14), help="their cap heights, LR pixels")
     ap.add_argument("--data", type=Path, default=DATA)
     add_run_arguments(ap, ckpt_every=1000)
     args = ap.parse_args(argv)
@@ -148,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         if not f.is_dir():
             print(f"train_sr: missing data folder {f}", file=sys.stderr)
             return 2
-    sampler = PatchSampler(folders, args.scale, args.patch, args.noise, args.seed, args.rotate)
+    sampler = PatchSampler(folders, args.scale, args.patch, args.noise, args.seed, args.rotate, args.degradation,
+                           args.variants, args.text_images, tuple(args.text_heights))
     val_pairs = load_pairs(args.data / "set5", args.scale)
     print(f"train_sr: {len(sampler.pairs)} training images, scale x{args.scale}, device {device}", flush=True)
 

@@ -7,8 +7,6 @@ import os
 
 import pytest
 
-from live_servers import RtspServer
-
 # Ray advertises the machine's network address unless told this before it starts: keep every node on loopback.
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 
@@ -29,18 +27,3 @@ def two_nodes():
     yield cluster, nodes
     cluster.shutdown()
 
-
-@pytest.fixture
-def rtsp_servers():
-    """Real RTSP camera servers on 127.0.0.1 (as in tests/live), stopped after each test."""
-    started: list[RtspServer] = []
-
-    def make(mode: str = "camera", *args: str, port: int | None = None) -> RtspServer:
-        server = RtspServer(mode, *args, port=port).start()
-        started.append(server)
-        return server
-
-    yield make
-    for s in started:
-        s.kill()
-        s.log.close()

@@ -9,18 +9,38 @@ from pathlib import Path
 from ..exit_codes import EXIT_OK
 
 NAME = "eval"
-HELP = "score a model with the published protocol"
+HELP = "score a model with the published protocol, or run the legibility benchmark (eval legibility)"
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     ev = sub.add_parser(NAME, parents=[common], help=HELP)
-    ev.add_argument("model", help="model name")
-    ev.add_argument("dataset", type=Path, help="folder of ground-truth images (e.g. ../shared/data/sr/set5)")
+    ev.add_argument("model", help="model name, or 'legibility' for the OCR benchmark")
+    ev.add_argument("dataset", type=Path, nargs="?",
+                    help="folder of ground-truth images (e.g. ../shared/data/sr/set5); not for legibility")
     ev.add_argument("--json", action="store_true", help="end with one JSON object on the last line")
+    leg = ev.add_argument_group("legibility")
+    leg.add_argument("--scale", type=int, choices=(2, 3, 4), default=3)
+    leg.add_argument("--degradation", choices=("clean", "camera"), default="camera")
+    leg.add_argument("--strings", type=int, default=240, help="strings rendered (default 240, 30 per height)")
+    leg.add_argument("--seed", type=int, default=0)
+    leg.add_argument("--models", help="comma-separated SR models (default: every SR model of that scale)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
     from ..evaluation.run import evaluate
+
+    if args.model == "legibility":
+        from ..evaluation.legibility import legibility_table, run_legibility
+
+        report = run_legibility(args.scale, args.degradation, args.strings, args.seed,
+                                args.models.split(",") if args.models else None)
+        print(legibility_table(report))
+        if args.json:
+            print(json.dumps(report))
+        return EXIT_OK
+    if args.dataset is None:
+        raise ConfigError("eval MODEL DATASET: give the folder of ground-truth images")
 
     result = evaluate(args.model, args.dataset)
     print(result.table())

@@ -181,18 +181,26 @@ _ESPCN_SHA = {
     4: "85bb89864f8a16e7b73081a432c24dd2556183852788affbf33d2c50f2a9f06d",
 }
 
-for _s in (2, 3, 4):
+# The -cctv models are fine-tuned from their clean twins on camera-like input (blur, Poisson-Gaussian noise,
+# H.264/H.265 at CCTV bitrates, synthetic text): the same network, so the same speed.
+_ESPCN_CCTV_SHA: dict[int, str] = {
+    3: "6b6b4165947d32e0b5e005a444d8ce38fb542c552483fef602d6063824591b8d",
+}
+
+for _s, _variant, _sha in [(s, "", _ESPCN_SHA[s]) for s in (2, 3, 4)] + [
+        (s, "-cctv", sha) for s, sha in _ESPCN_CCTV_SHA.items()]:
     register(
         ModelSpec(
-            name=f"espcn-x{_s}",
+            name=f"espcn-x{_s}{_variant}",
             task="sr",
             scale=_s,
             architecture="ESPCN 5-3-3, 64/32 channels, ReLU, bicubic residual",
             build=(lambda s=_s: ESPCN(s)),
-            description=f"x{_s} luma super-resolution trained on T91 + BSD200",
-            weights=f"espcn_x{_s}.pt",
-            sha256=_ESPCN_SHA[_s],
-            card=f"espcn_x{_s}.md",
+            description=(f"x{_s} luma super-resolution trained on T91 + BSD200" if not _variant else
+                         f"x{_s} luma super-resolution for real cameras: noise, blur and codec artefacts"),
+            weights=f"espcn_x{_s}{_variant.replace('-', '_')}.pt",
+            sha256=_sha,
+            card=f"espcn_x{_s}{_variant.replace('-', '_')}.md",
         )
     )
 
