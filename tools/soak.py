@@ -190,7 +190,7 @@ def plot(path: Path, samples: list[dict], faults: list[dict], title: str) -> Non
         for f in faults:
             ax.axvspan(f["down_at"] / 60, f["up_at"] / 60, color="red" if f["target"] == PUBLISH else "orange",
                        alpha=0.15, lw=0)
-    axes[0].set_title(title + "  (shaded: a camera server (orange) or the publish target (red) down)")
+    axes[0].set_title(f"{title}\nshaded: a camera server (orange) or the publish target (red) down", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

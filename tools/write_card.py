@@ -73,6 +73,7 @@ def main() -> int:
     ap.add_argument("--train-seconds", type=float, help="wall time the training took")
     ap.add_argument("--train-machine", default="the 2-core development CPU (no GPU)")
     ap.add_argument("--notes", default="")
+    ap.add_argument("--data", help="what the data line says instead (models trained on other degradations)")
     ap.add_argument("--fps-size", default="480x640", help="HxW for the CPU speed figure")
     ap.add_argument("--gpu-check", type=Path, default=GPU_CHECK,
                     help="tools/gpu_check.py JSON whose figures for this model the card quotes")
@@ -104,8 +105,9 @@ def main() -> int:
         f"- Parameters: {desc['params']}; FLOPs per input pixel: {desc['flops_per_input_pixel']}.",
         f"- Weights: `{weights.name}`, sha256 `{digest}` (checked on load, `weights_only=True`).",
         "- Data: `../shared/data/sr/train_t91` (91 images) + `train_bsd200` (200 images); "
-        + ("low-light pairs made on the fly by `vidclear/training/degrade.py` (ranges wider than the evaluation set's)."
-           if spec.task == "lowlight" else "LR made with the MATLAB-compatible bicubic of the evaluation protocol."),
+        + (args.data or ("low-light pairs made on the fly by `vidclear/training/degrade.py` (ranges wider than the "
+                         "evaluation set's)." if spec.task == "lowlight" else
+                         "LR made with the MATLAB-compatible bicubic of the evaluation protocol.")),
         f"- Training command (seed {args.seed}), run from the repository root:",
         "",
         "```",
