@@ -130,8 +130,9 @@ TEXT_FONTS = ("DejaVuSansMono-Bold.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSansCond
 
 def text_lines(count: int, scale: int, rng: np.random.Generator, heights: tuple[int, int] = (3, 14)
                ) -> list[np.ndarray]:
-    """Synthetic lines of text (random letters and digits, other fonts than the benchmark's), cap heights in
-    ``heights`` low-resolution pixels, either polarity: the small text cameras are asked to read."""
+    """Synthetic blocks of text lines (random letters and digits, other fonts than the benchmark's), cap
+    heights in ``heights`` low-resolution pixels, either polarity: the small text cameras are asked to read.
+    Each block holds lines enough to be at least 32 LR pixels tall, so patches can be cut from it."""
     from PIL import Image, ImageDraw, ImageFont
 
     folder = Path("/usr/share/fonts/truetype/dejavu")
@@ -140,16 +141,18 @@ def text_lines(count: int, scale: int, rng: np.random.Generator, heights: tuple[
     for _ in range(count):
         cap = int(rng.integers(heights[0], heights[1] + 1)) * scale
         font = ImageFont.truetype(str(folder / rng.choice(TEXT_FONTS)), size=max(4, round(cap / 0.73)))
-        text = "".join(rng.choice(list(chars + "  ")) for _ in range(int(rng.integers(3, 11)))).strip() or "A1"
-        left, top, right, bottom = font.getbbox(text)
-        pad = int(rng.integers(cap // 3 + 1, cap + 2))
-        fg, bg = sorted(rng.integers(0, 256, 2))
+        fg, bg = (int(v) for v in rng.integers(0, 256, 2))
+        if abs(fg - bg) < 60:
+            fg, bg = 20, 230
         if rng.random() < 0.5:
             fg, bg = bg, fg
-        if abs(int(fg) - int(bg)) < 60:
-            fg, bg = 20, 230
-        img = Image.new("L", (min(right - left + 2 * pad, 600 * scale), bottom - top + 2 * pad), int(bg))
-        ImageDraw.Draw(img).text((pad - left, pad - top), text, fill=int(fg), font=font)
+        width, line_h = int(rng.integers(40, 200)) * scale, int(cap * rng.uniform(1.5, 2.5))
+        lines = max(2, -(-40 * scale // line_h))
+        img = Image.new("L", (width, lines * line_h + cap), bg)
+        draw = ImageDraw.Draw(img)
+        for i in range(lines):
+            text = "".join(rng.choice(list(chars + "  ")) for _ in range(int(rng.integers(4, 14))))
+            draw.text((int(rng.integers(0, cap + 1)), i * line_h + cap // 2), text, fill=fg, font=font)
         out.append(np.asarray(img).astype(np.float64) * (219 / 255) + 16)  # video-range luma, as rgb_to_y gives
     return out
 

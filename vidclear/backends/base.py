@@ -21,8 +21,11 @@ from ..models.registry import ModelSpec
 
 
 def usable_cores() -> int:
-    """CPU cores this process may run on (its affinity, not the machine's total)."""
-    return max(1, len(os.sched_getaffinity(0)))
+    """CPU cores this process may run on: its affinity (not the machine's total), capped by OMP_NUM_THREADS
+    when that is set, as Ray sets it to the CPUs a task was given and containers often do."""
+    cores = max(1, len(os.sched_getaffinity(0)))
+    omp = os.environ.get("OMP_NUM_THREADS", "")
+    return min(cores, int(omp)) if omp.isdigit() and int(omp) > 0 else cores
 
 
 @dataclass

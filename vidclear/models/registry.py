@@ -184,7 +184,9 @@ _ESPCN_SHA = {
 # The -cctv models are fine-tuned from their clean twins on camera-like input (blur, Poisson-Gaussian noise,
 # H.264/H.265 at CCTV bitrates, synthetic text): the same network, so the same speed.
 _ESPCN_CCTV_SHA: dict[int, str] = {
-    3: "6b6b4165947d32e0b5e005a444d8ce38fb542c552483fef602d6063824591b8d",
+    2: "8136abf829431157023466fe87a7446eed27f94793c0911f1b12d9293d29510b",
+    3: "81ecb167acfcb26e02b65de12ccd51c761474876699d3c5aa0abe3207ce58700",
+    4: "c866a617533d6565106dda850dbf8759b658f3b48e074cf224028368efed9e25",
 }
 
 for _s, _variant, _sha in [(s, "", _ESPCN_SHA[s]) for s in (2, 3, 4)] + [
