@@ -79,6 +79,7 @@ def evaluate(model_name: str, dataset: Path) -> EvalResult:
         raise InputError(str(e)) from None
     ours = score_sr(pairs, spec.scale, luma_model_upscaler(spec))
     base = score_sr(pairs, spec.scale, bicubic_upscaler(spec.scale))
+    described = spec.describe()  # the network's cost beside its score: a retrained model must not grow
     return EvalResult(
         model=spec.name,
         dataset=dataset.name,
@@ -89,7 +90,8 @@ def evaluate(model_name: str, dataset: Path) -> EvalResult:
         baseline="bicubic (MATLAB)",
         baseline_psnr=base.psnr,
         baseline_ssim=base.ssim,
-        extra={"scale": spec.scale},
+        extra={"scale": spec.scale, "params": described["params"],
+               "flops_per_input_pixel": described["flops_per_input_pixel"]},
     )
 
 
