@@ -51,7 +51,9 @@ def journal(out: Path) -> list[dict]:
 
 def test_batch_on_two_nodes_equals_the_local_batch_and_uses_both(tmp_path, two_nodes):
     cluster, _ = two_nodes
-    src = make_batch_clips(tmp_path / "in")
+    # files long enough (about a second each) that the second node's worker is up before the first node
+    # could have finished them all
+    src = make_batch_clips(tmp_path / "in", frames_scale=6)
     local, remote = tmp_path / "local", tmp_path / "ray"
     assert batch(str(src), "-o", str(local)).returncode == 1
     r = batch(str(src), "-o", str(remote), "--ray", cluster.address)
