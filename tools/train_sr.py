@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vidclear.evaluation.degrade import CameraModel, camera_degrade  # noqa: E402
+from vidclear.evaluation.legibility import CAP_HEIGHT_EM  # noqa: E402
 from vidclear.evaluation.matlab_resize import imresize  # noqa: E402
 from vidclear.evaluation.metrics import modcrop  # noqa: E402
 from vidclear.evaluation.sr import list_images, load_pairs, make_pair, read_rgb, score_sr  # noqa: E402
@@ -61,10 +62,11 @@ class PatchSampler:
         self.scale, self.patch, self.noise, self.rotate = scale, patch, noise, rotate
         self.rng = np.random.default_rng(seed)
         self.pairs = []
-        hrs = [make_pair(read_rgb(path), scale, path.stem).hr_y for folder in folders for path in list_images(folder)]
-        hrs += [modcrop(t, scale) for t in text_lines(text_images, scale, np.random.default_rng(seed + 1), text_heights)]
-        if degradation == "clean":
-            lrs = [[imresize(hr, 1 / scale) for hr in hrs]]
+        pairs = [make_pair(read_rgb(path), scale, path.stem) for folder in folders for path in list_images(folder)]
+        texts = [modcrop(t, scale) for t in text_lines(text_images, scale, np.random.default_rng(seed + 1), text_heights)]
+        hrs = [pair.hr_y for pair in pairs] + texts
+        if degradation == "clean":  # the protocol's LR, as make_pair made it for the shipped clean models
+            lrs = [[pair.lr_y for pair in pairs] + [imresize(t, 1 / scale) for t in texts]]
         else:  # each variant: every image through a camera drawn at random, eight images per camera
             lrs = []
             for _ in range(variants):
@@ -140,7 +142,7 @@ def text_lines(count: int, scale: int, rng: np.random.Generator, heights: tuple[
     out = []
     for _ in range(count):
         cap = int(rng.integers(heights[0], heights[1] + 1)) * scale
-        font = ImageFont.truetype(str(folder / rng.choice(TEXT_FONTS)), size=max(4, round(cap / 0.73)))
+        font = ImageFont.truetype(str(folder / rng.choice(TEXT_FONTS)), size=max(4, round(cap / CAP_HEIGHT_EM)))
         fg, bg = (int(v) for v in rng.integers(0, 256, 2))
         if abs(fg - bg) < 60:
             fg, bg = 20, 230
