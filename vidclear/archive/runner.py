@@ -4,9 +4,6 @@ one inference service) or on Ray, and each result is recorded as it comes."""
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from pathlib import Path
@@ -17,6 +14,7 @@ from ..config import Config
 from ..engine.assembly import start_service
 from ..errors import OutputError
 from ..io.sink import temporary_path
+from ..stop_signals import on_stop_signals
 from .inputs import Job
 from .journal import Journal, OutdirLock, job_key, remove_partials, settings_digest
 from .task import enhance_file
@@ -50,11 +48,8 @@ def run_here(todo: list[tuple[str, Job]], cfg: Config, progress: "Progress") -> 
             for f in done:
                 key, job = futures.pop(f)
                 yield key, job, f.result()
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)  # a signal: do not wait for the files in flight
-        raise
-    finally:
-        pool.shutdown(wait=False)
+    finally:  # after a signal, neither wait for the files in flight nor start the queued ones
+        pool.shutdown(wait=False, cancel_futures=True)
         service.close()
 
 
@@ -104,16 +99,8 @@ class Progress:
         log.info("[%d/%d] %s %s -> %s (%s)", self.finished, self.total, result["status"], job.input, job.output, what)
 
 
-def _on_signals() -> Callable[[], None]:
-    """SIGINT/SIGTERM raise Stopped in the main thread; returns the restore."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-
-    def handler(signum, _frame) -> None:  # noqa: ANN001
-        raise Stopped(signal.Signals(signum).name)
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    return lambda: [signal.signal(s, old) for s, old in previous.items()] and None
+def _raise_stopped(signame: str) -> None:
+    raise Stopped(signame)
 
 
 def run_batch(jobs: list[Job], cfg: Config, outdir: Path, ray_address: Optional[str] = None, use_ray: bool = False,
@@ -150,8 +137,8 @@ def run_batch(jobs: list[Job], cfg: Config, outdir: Path, ray_address: Optional[
                 raise OutputError(f"cannot create {job.output.parent}: {e.strerror or e}") from None
         log.info("batch: %d file(s), %d to enhance, %d already done%s", len(jobs), len(todo),
                  sum(r["status"] == "skipped" for r in results.values()),
-                 f", on Ray" if use_ray else f", {min(len(todo), parallel_files(cfg))} at once")
-        restore = _on_signals()
+                 ", on Ray" if use_ray else f", {min(len(todo), parallel_files(cfg))} at once")
+        restore = on_stop_signals(_raise_stopped)
         stack.callback(restore)
         in_flight = {job.output for _, job in todo}
         try:

@@ -23,24 +23,24 @@ def enhance_file(input_path: str, output_path: str, cfg: Config, service: Option
     its output (the frames before the damage) is removed: nothing partial sits at an output path."""
     start = time.perf_counter()
     node = node or socket.gethostname()
+
+    def ended(status: str, reason: Optional[str], frames: int = 0) -> dict:
+        seconds = time.perf_counter() - start
+        result = {"status": status, "reason": reason, "frames": frames, "seconds": seconds, "node": node}
+        return result | ({"fps": frames / seconds if seconds > 0 else 0.0} if status == "done" else {})
+
     try:
         outcome = run_enhance(input_path, output_path, cfg, service=service, name=Path(input_path).name,
                               on_frames=on_frames)
     except VidclearError as e:
-        return {"status": "failed", "reason": redact(str(e)), "frames": 0, "seconds": time.perf_counter() - start,
-                "node": node}
+        return ended("failed", redact(str(e)))
     except Exception as e:  # noqa: BLE001 - one file's failure never stops the batch
         log.debug("%s failed", input_path, exc_info=True)
-        return {"status": "failed", "reason": f"{type(e).__name__}: {redact(str(e))}", "frames": 0,
-                "seconds": time.perf_counter() - start, "node": node}
-    seconds = time.perf_counter() - start
+        return ended("failed", f"{type(e).__name__}: {redact(str(e))}")
     if outcome.damage:
         Path(output_path).unlink(missing_ok=True)
-        return {"status": "failed", "reason": f"{redact(outcome.damage)} (its {outcome.frames} frames before it "
-                f"were not kept)", "frames": 0, "seconds": seconds, "node": node}
+        return ended("failed", f"{redact(outcome.damage)} (its {outcome.frames} frames before it were not kept)")
     if outcome.interrupted_by is not None:
         Path(output_path).unlink(missing_ok=True)
-        return {"status": "stopped", "reason": f"stopped by {outcome.interrupted_by}", "frames": 0,
-                "seconds": seconds, "node": node}
-    return {"status": "done", "reason": None, "frames": outcome.frames, "seconds": seconds,
-            "fps": outcome.frames / seconds if seconds > 0 else 0.0, "node": node}
+        return ended("stopped", f"stopped by {outcome.interrupted_by}")
+    return ended("done", None, outcome.frames)

@@ -45,7 +45,6 @@ SIGNS = ("EXIT", "STOP", "NO ENTRY", "BUS STOP", "PARKING", "GATE", "DOCK", "ZON
          "WAY OUT", "TAXI", "DELIVERIES", "STAFF ONLY", "BAY")
 OCR_ENLARGE = 4  # every image is enlarged this much (bicubic) before OCR
 BENCHMARK = CameraModel(blur=0.5, gain=0.08, read_noise=4.0, kbps=400, codec="libx264")
-OCR_TEXT = "tesseract --psm 7 (A-Z 0-9)"
 
 
 @dataclass

@@ -8,13 +8,13 @@ when any stage fails, makes sure every thread has ended before it returns.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 from ..errors import StageFailed
+from ..stop_signals import on_stop_signals
 from .queues import FrameQueue, FullPolicy
 from .stage import RunControl, Stage, StageStats
 
@@ -80,25 +80,8 @@ class Pipeline:
         for q in self.queues[:-1]:
             q.cut()
 
-    def _install_signals(self) -> Callable[[], None]:
-        if threading.current_thread() is not threading.main_thread():
-            return lambda: None
-        previous = {}
-
-        def handler(signum, _frame) -> None:
-            self.request_stop(signal.Signals(signum).name)
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, handler)
-
-        def restore() -> None:
-            for sig, old in previous.items():
-                signal.signal(sig, old)
-
-        return restore
-
     def run(self, on_progress: Callable[[int], None] | None = None, progress_every: float = 0.2) -> RunResult:
-        restore = self._install_signals()
+        restore = on_stop_signals(self.request_stop)
         start = time.perf_counter()
         try:
             self.threads = [

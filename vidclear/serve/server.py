@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import signal
 import threading
 import time
 from pathlib import Path
 from typing import Optional
 
 from ..engine.assembly import start_service
+from ..stop_signals import on_stop_signals
 from .camera import Camera
 from .config import ServeConfig, check_outputs, load_serve_config
 from .metrics import Metrics, health_report, start_http
@@ -117,11 +117,11 @@ def run_serve(config_path: Path, duration: Optional[float] = None, ray_address: 
     server = Server(cfg, on_cluster, ray_address or cfg.cluster.address)
     done = threading.Event()
 
-    def on_signal(signum, _frame) -> None:  # noqa: ANN001
-        log.info("%s received: stopping every camera", signal.Signals(signum).name)
+    def on_signal(signame: str) -> None:
+        log.info("%s received: stopping every camera", signame)
         done.set()
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    restore = on_stop_signals(on_signal)
     deadline = None if duration is None else time.monotonic() + duration
     try:
         server.start()
@@ -133,8 +133,7 @@ def run_serve(config_path: Path, duration: Optional[float] = None, ray_address: 
                 return_freed_memory()
     finally:
         server.stop()
-        for s, old in previous.items():
-            signal.signal(s, old)
+        restore()
     for cam in server.cameras:
         counts = cam.counts()
         log.info("camera %s: %d frames in, %d out, %d reconnects", cam.name, counts["frames_in"],

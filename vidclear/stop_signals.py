@@ -1,0 +1,27 @@
+"""SIGINT and SIGTERM as a request to stop: the one place enhance, batch and serve install their handler."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Callable
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def on_stop_signals(on_stop: Callable[[str], None]) -> Callable[[], None]:
+    """Call ``on_stop(signal name)`` on SIGINT/SIGTERM; returns the function that puts the previous
+    handlers back. Outside the main thread (where Python allows no handler) it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum, _frame) -> None:  # noqa: ANN001
+        on_stop(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
+
+    def restore() -> None:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+    return restore
