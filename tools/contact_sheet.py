@@ -2,6 +2,11 @@
 """Before/after contact sheet of a low-light model on the real unpaired images.
 
     python tools/contact_sheet.py lowlight -o vidclear/models/weights/lowlight_contact_sheet.jpg
+
+With ``--denoise MODEL`` a third column shows the night chain with that denoiser after the
+model, as the pipeline runs it (input | low-light model | low-light model then denoiser):
+
+    python tools/contact_sheet.py lowlight --denoise denoise -o docs/measurements/night_denoise_sheet.jpg
 """
 
 from __future__ import annotations
@@ -39,16 +44,21 @@ def main() -> int:
     ap.add_argument("model")
     ap.add_argument("-o", "--output", type=Path, required=True)
     ap.add_argument("--width", type=int, default=280, help="width of each tile")
+    ap.add_argument("--denoise", help="a third column: the model, then this denoiser")
     args = ap.parse_args()
     enhance = rgb_model_enhancer(get_model(args.model))
+    denoise = rgb_model_enhancer(get_model(args.denoise)) if args.denoise else None
     rows = []
     for folder, stem in DEFAULT_PICKS:
         path = next(p for p in list_images(LOWLIGHT / folder) if p.stem == stem)
         bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
         small = tile(bgr, 2 * args.width)  # enhance at a modest size: this is for looking at
         rgb = small[..., ::-1].astype(np.float32) / 255
-        out = np.clip(enhance(rgb) * 255 + 0.5, 0, 255).astype(np.uint8)[..., ::-1]
-        pair = np.hstack([tile(small, args.width), tile(out, args.width)])
+        outs = [enhance(rgb)]
+        if denoise:
+            outs.append(denoise(np.clip(outs[0], 0, 1)))
+        pair = np.hstack([tile(small, args.width)] + [
+            tile(np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)[..., ::-1], args.width) for out in outs])
         label = f"{folder.replace('unpaired_', '')}/{path.name}"
         cv2.putText(pair, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
         rows.append(pair)

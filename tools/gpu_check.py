@@ -53,7 +53,7 @@ def check(spec: ModelSpec, backend: TorchBackend, rng: np.random.Generator) -> d
     """Worst relative error and PSNR over random frames of awkward sizes."""
     worst_rel, worst_psnr, finite = 0.0, 100.0, True
     for h, w in ((97, 131), (64, 80), (180, 320)):
-        x = rng.random((2, spec.channels, h, w), dtype=np.float32)
+        x = rng.random((2, spec.input_channels, h, w), dtype=np.float32)
         if spec.task == "lowlight":
             x *= rng.uniform(0.02, 0.3)  # dark frames, as the model sees them
         out, ref = backend.infer(x), reference(spec, x)
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                 failures.append(f"{name} {precision}: {row['psnr_vs_fp64']:.1f} dB from fp64 (< {floor})")
             for h, w in SIZES[spec.task]:
                 for batch in (1, 4):
-                    x = rng.random((batch, spec.channels, h, w), dtype=np.float32)
+                    x = rng.random((batch, spec.input_channels, h, w), dtype=np.float32)
                     e2e = median_infer_seconds(backend, x, args.calls, warmup=5)
                     net = time_network(backend, x, args.calls)
                     row[f"{w}x{h} b{batch}"] = {"fps_end_to_end": batch / e2e, "fps_network": batch / net}

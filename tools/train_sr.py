@@ -41,6 +41,7 @@ from vidclear.training.loop import (  # noqa: E402
     load_checkpoint,
     prepare_run,
     save_checkpoint,
+    training_folders,
 )
 
 DATA = SHARED_DATA / "sr"
@@ -197,11 +198,7 @@ def main(argv: list[str] | None = None) -> int:
 
     device, ckpt_path = prepare_run(args)
 
-    folders = [args.data / "train_t91", args.data / "train_bsd200"]
-    for f in folders + [args.data / "set5"]:
-        if not f.is_dir():
-            print(f"train_sr: missing data folder {f}", file=sys.stderr)
-            return 2
+    folders = training_folders("train_sr", args.data, "set5")
     sampler = PatchSampler(folders, args.scale, args.patch, args.noise, args.seed, args.rotate, args.degradation,
                            args.variants, args.text_images, tuple(args.text_heights))
     val_pairs = load_pairs(args.data / "set5", args.scale)

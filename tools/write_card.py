@@ -37,7 +37,7 @@ def cpu_fps(name: str, height: int, width: int, frames: int = 10) -> dict:
     from vidclear.backends.torch_backend import TorchBackend
 
     spec = get_model(name)
-    x = np.random.default_rng(0).random((1, spec.channels, height, width), dtype=np.float32) * 0.5
+    x = np.random.default_rng(0).random((1, spec.input_channels, height, width), dtype=np.float32) * 0.5
     out = {}
     for cls in (OnnxRuntimeBackend, TorchBackend):  # one at a time: their thread pools fight (docs/performance.md, CPU inference)
         backend = cls(spec, "cpu")
@@ -90,6 +90,10 @@ def main() -> int:
             f"{r.extra['ssim_gtmean']:.4f} | {r.baseline_psnr:.2f} / {r.baseline_ssim:.4f} |"
         )
         table = ["| set | PSNR / SSIM | GT-mean PSNR / SSIM | low input |", "|---|---|---|---|", *rows]
+    elif spec.task == "denoise":
+        from vidclear.evaluation.denoise import denoise_table, evaluate_denoise
+
+        table = denoise_table(evaluate_denoise(spec, SHARED_DATA / "sr" / "set14")).splitlines()
     else:
         for ds in ("set5", "set14"):
             r = evaluate(spec.name, SHARED_DATA / "sr" / ds)
@@ -107,6 +111,7 @@ def main() -> int:
         "- Data: `../shared/data/sr/train_t91` (91 images) + `train_bsd200` (200 images); "
         + (args.data or ("low-light pairs made on the fly by `vidclear/training/degrade.py` (ranges wider than the "
                          "evaluation set's)." if spec.task == "lowlight" else
+                         "noisy copies made by `vidclear/evaluation/noise.py`." if spec.task == "denoise" else
                          "LR made with the MATLAB-compatible bicubic of the evaluation protocol.")),
         f"- Training command (seed {args.seed}), run from the repository root:",
         "",

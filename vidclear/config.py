@@ -85,6 +85,11 @@ class LiveConfig(Section):
     )
     segment_seconds: float = Field(60.0, gt=0, description="length of recorded segments")
     password_env: Optional[str] = Field(None, description="environment variable holding the camera password")
+    min_fps: float = Field(
+        3.0, ge=0, description="serve refuses a camera model that infers fewer frames a second at probe_size here "
+                               "(0: no check)")
+    probe_size: str = Field("704x576", pattern=r"^[1-9][0-9]*x[1-9][0-9]*$",
+                            description="frame size (WxH) serve times each camera model on")
 
 
 class TensorRTConfig(Section):
@@ -100,6 +105,8 @@ class LowLightConfig(Section):
         "off", description="auto: enhance only while the scene is dark (with hysteresis)"
     )
     model: str = "lowlight"
+    denoise: Optional[str] = Field(
+        None, description="a denoising model run after the low-light model in night mode (e.g. denoise)")
     dark_below: float = Field(45.0, ge=0, le=255, description="mean luma that switches night mode on")
     bright_above: float = Field(65.0, ge=0, le=255, description="mean luma that switches it off again")
 

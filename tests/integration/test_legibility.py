@@ -51,3 +51,11 @@ def test_a_small_clean_run_reports_every_method_and_height():
         assert sum(b["strings"] for b in r["by_height"].values()) == 16
     ceiling = report["results"][0]
     assert ceiling["char_acc"] >= 80, "the originals are readable: the OCR engine works"
+
+
+@pytest.mark.slow
+def test_srgan_x4_reads_at_least_as_many_characters_as_espcn_x4_on_camera_input():
+    """Issue 27's bar, on the full benchmark (240 strings, seed 0)."""
+    report = legibility("--scale", "4", "--degradation", "camera", "--models", "espcn-x4,srgan-x4")
+    acc = {r["method"]: r["char_acc"] for r in report["results"]}
+    assert acc["srgan-x4"] >= acc["espcn-x4"] > acc["bicubic"], acc

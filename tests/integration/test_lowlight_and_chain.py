@@ -71,3 +71,38 @@ def test_classical_steps_run_in_the_pipeline(tmp_path):
     r = vidclear("enhance", str(clip), str(out), "--config", str(REPO / "configs" / "clear-blur.yaml"), "--quiet")
     assert r.returncode == 0, r.stderr
     assert probe(out).frames == 3
+
+
+def test_the_denoiser_runs_in_the_night_chain_and_changes_only_night_frames(tmp_path):
+    clip = dark_then_bright_clip(tmp_path / "dusk.mp4")
+    plain, denoised = tmp_path / "plain.mp4", tmp_path / "denoised.mp4"
+    night = str(REPO / "configs" / "night-x2.yaml")
+    # lossless output (--crf 0): a day frame coded against a changed night frame would differ a little
+    r = vidclear("enhance", str(clip), str(plain), "--config", night, "--crf", "0")
+    assert r.returncode == 0, r.stderr
+    r = vidclear("enhance", str(clip), str(denoised), "--config", night, "--crf", "0", "--denoise", "denoise")
+    assert r.returncode == 0, r.stderr
+    assert "loaded model 'denoise'" in r.stderr and "night mode off at frame 6" in r.stderr
+    a, b = probe(plain, keep_planes=True), probe(denoised, keep_planes=True)
+    assert (b.width, b.height, b.frames) == (192, 128, 12) and b.pts_s == a.pts_s
+    night_diff = [np.abs(a.planes[i][0].astype(int) - b.planes[i][0]).mean() for i in range(6)]
+    day_diff = [np.abs(a.planes[i][0].astype(int) - b.planes[i][0]).mean() for i in range(7, 12)]
+    assert min(night_diff) > 0.05, night_diff  # the denoiser changed every night frame
+    assert max(day_diff) == 0, day_diff  # and no day frame
+
+
+def test_a_denoiser_that_is_not_one_is_a_config_error(tmp_path):
+    clip = make_clip(tmp_path / "in.mp4", width=64, height=48, frames=2)
+    r = vidclear("enhance", str(clip), str(tmp_path / "o.mp4"), "--night", "on", "--denoise", "espcn-x2")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1] == (
+        "vidclear: error: lowlight.denoise 'espcn-x2' is not a colour model of scale 1")
+
+
+def test_the_denoiser_alone_keeps_size_frames_and_timestamps(tmp_path):
+    clip = make_clip(tmp_path / "in.mp4", width=70, height=46, frames=5)
+    out = tmp_path / "o.mp4"
+    r = vidclear("enhance", str(clip), str(out), "--model", "denoise", "--quiet")
+    assert r.returncode == 0, r.stderr
+    src, dst = probe(clip), probe(out)
+    assert (dst.width, dst.height, dst.frames) == (70, 46, 5) and dst.pts_s == src.pts_s

@@ -20,7 +20,7 @@ from vidclear.pipeline.stages import InferStage
 class SlowFirstBackend:
     """Identity model whose early frames take longest, so a pool finishes them out of order."""
 
-    spec = SimpleNamespace(name="slow-first", channels=1)
+    spec = SimpleNamespace(name="slow-first", channels=1, frames=1)
     device = "cpu"
     options = BackendOptions()
 
@@ -149,7 +149,7 @@ def test_plan_workers(setting, device, live, cores, expected):
 class HalveRgbBackend:
     """A colour model that halves RGB and remembers what it was given."""
 
-    spec = SimpleNamespace(name="halve-rgb", channels=3)
+    spec = SimpleNamespace(name="halve-rgb", channels=3, frames=1)
     device = "cpu"
     options = BackendOptions()
 

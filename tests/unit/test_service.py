@@ -23,7 +23,7 @@ SLACK = 0.05  # thread scheduling on a loaded 2-core CI machine
 class SleepyBackend:
     """Returns its input after ``T`` seconds; records each batch's size."""
 
-    spec = SimpleNamespace(name="sleepy", channels=1)
+    spec = SimpleNamespace(name="sleepy", channels=1, frames=1)
     device = "cpu"
     options = BackendOptions()
 

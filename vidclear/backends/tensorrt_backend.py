@@ -85,7 +85,7 @@ class TensorRTBackend(Backend):
         self.precision: tb.Precision = self.options.precision  # type: ignore[assignment]
         self.onnx_path = ensure_onnx(spec, self.precision)
         self.profile = tb.make_profile(
-            spec.channels,
+            spec.input_channels,
             self.options.frame_hw,
             tb.parse_hw(cfg.min) if cfg.min else None,
             tb.parse_hw(cfg.opt) if cfg.opt else None,

@@ -61,7 +61,7 @@ class TorchBackend(Backend):
         from ..evaluation.metrics import psnr
         from ..export.onnx_export import sample_input
 
-        x = sample_input(spec.channels, 96, 128)
+        x = sample_input(spec.input_channels, 96, 128)
         with torch.inference_mode():
             ref = spec.load().to(self.torch_device)(torch.from_numpy(x).to(self.torch_device)).float().cpu().numpy()
         out = self.infer(x)

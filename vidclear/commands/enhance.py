@@ -38,6 +38,10 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
                         help="video encoder (auto: NVENC when it opens here, else libx264)")
     parser.add_argument("--reuse", choices=("off", "auto"),
                         help="recompute only the tiles that changed (fixed cameras)")
+    parser.add_argument("--night", choices=("off", "on", "auto"),
+                        help="the low-light model before the model: always, only while dark (auto), or never")
+    parser.add_argument("--denoise", metavar="MODEL",
+                        help="a denoiser run after the low-light model in night mode (e.g. denoise)")
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
 
 
@@ -51,6 +55,8 @@ def load_settings(args: argparse.Namespace):  # noqa: ANN201 - a Config (importe
         "device": args.device,
         "max_frames": args.max_frames,
         "reuse.mode": args.reuse,
+        "lowlight.mode": args.night,
+        "lowlight.denoise": args.denoise,
         "encoder.crf": args.crf,
         "encoder.preset": args.preset,
         "encoder.codec": args.codec,

@@ -9,7 +9,8 @@ from pathlib import Path
 from ..exit_codes import EXIT_OK
 
 NAME = "eval"
-HELP = "score a model with the published protocol, or run the legibility benchmark (eval legibility)"
+HELP = ("score a model (super-resolution and low-light by the published protocol, denoise against non-local "
+        "means), or run the legibility benchmark (eval legibility)")
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -22,12 +23,12 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     leg.add_argument("--scale", type=int, choices=(2, 3, 4), default=3)
     leg.add_argument("--degradation", choices=("clean", "camera"), default="camera")
     leg.add_argument("--strings", type=int, default=240, help="strings rendered (default 240, 30 per height)")
-    leg.add_argument("--seed", type=int, default=0)
+    leg.add_argument("--seed", type=int, default=0, help="legibility strings, or the noise of eval denoise")
     leg.add_argument("--models", help="comma-separated SR models (default: every SR model of that scale)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import ConfigError
+    from ..errors import ConfigError, InputError
     from ..evaluation.run import evaluate
 
     if args.model == "legibility":
@@ -41,6 +42,19 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.dataset is None:
         raise ConfigError("eval MODEL DATASET: give the folder of ground-truth images")
+    from ..models.registry import get_model
+
+    spec = get_model(args.model)
+    if spec.task == "denoise":  # clean images, noised here with a seeded camera
+        from ..evaluation.denoise import denoise_table, evaluate_denoise
+
+        if not args.dataset.is_dir():
+            raise InputError(f"dataset folder not found: {args.dataset}")
+        report = evaluate_denoise(spec, args.dataset, args.seed)
+        print(denoise_table(report))
+        if args.json:
+            print(json.dumps(report))
+        return EXIT_OK
 
     result = evaluate(args.model, args.dataset)
     print(result.table())

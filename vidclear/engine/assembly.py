@@ -53,14 +53,21 @@ class Plan:
     spec: ModelSpec
     night_spec: Optional[ModelSpec]
     steps: list
+    denoise_spec: Optional[ModelSpec] = None
 
     @classmethod
     def from_config(cls, cfg: Config) -> "Plan":
         spec = get_model(cfg.model)
-        night_spec = get_model(cfg.lowlight.model) if cfg.lowlight.mode != "off" else None
+        night = cfg.lowlight.mode != "off"
+        night_spec = get_model(cfg.lowlight.model) if night else None
         if night_spec is not None and (night_spec.channels != 3 or night_spec.scale != 1):
             raise ConfigError(f"lowlight.model '{night_spec.name}' is not a low-light model")
-        return cls(spec, night_spec, build_steps(cfg.steps))
+        denoise_spec = get_model(cfg.lowlight.denoise) if night and cfg.lowlight.denoise else None
+        if denoise_spec is not None and (denoise_spec.channels != 3 or denoise_spec.scale != 1):
+            raise ConfigError(f"lowlight.denoise '{denoise_spec.name}' is not a colour model of scale 1")
+        if cfg.lowlight.denoise and not night:
+            log.info("lowlight.denoise is set but lowlight.mode is off: the denoiser runs in night mode only")
+        return cls(spec, night_spec, build_steps(cfg.steps), denoise_spec)
 
 
 def start_service(cfg: Config, live: bool, frame_hw: Optional[tuple[int, int]] = None) -> InferenceService:
@@ -149,8 +156,9 @@ def _lowlight(p: Parts) -> Optional[Stage]:
     if p.plan.night_spec is None:
         return None
     low = p.cfg.lowlight
+    denoise = p.service.model(p.plan.denoise_spec, p.frame_hw) if p.plan.denoise_spec is not None else None
     return LowLightStage(p.stream, p.service.model(p.plan.night_spec, p.frame_hw),
-                         NightSwitch(low.mode, low.dark_below, low.bright_above))
+                         NightSwitch(low.mode, low.dark_below, low.bright_above), denoise)
 
 
 def _preprocess(p: Parts) -> Stage:

@@ -69,6 +69,8 @@ def evaluate(model_name: str, dataset: Path) -> EvalResult:
     spec = get_model(model_name)
     if not dataset.is_dir():
         raise InputError(f"dataset folder not found: {dataset}")
+    if spec.task == "denoise":
+        raise VidclearError("internal: denoising models are scored by evaluation.denoise")
     if spec.task == "lowlight" or (dataset / "low").is_dir():
         return evaluate_lowlight(spec, dataset)
     if spec.scale < 2:

@@ -56,8 +56,8 @@ def default_onnx_path(spec: ModelSpec, precision: Precision) -> Path:
 
 
 def sample_input(channels: int = 1, height: int = 64, width: int = 80) -> np.ndarray:
-    """(1, channels, H, W): a real image (luma, or darkened RGB) when the shared data
-    is present, else a textured pattern."""
+    """(1, channels, H, W): a real image (luma, or darkened RGB; 6 channels: that RGB twice, the
+    previous frame of a still scene) when the shared data is present, else a textured pattern."""
     set5 = SHARED_DATA / "sr" / "set5" / "butterfly.png"
     if set5.exists():
         import cv2
@@ -73,7 +73,8 @@ def sample_input(channels: int = 1, height: int = 64, width: int = 80) -> np.nda
         img = np.dstack([base, base**2, 1 - base]).astype(np.float32)
     if channels == 1:
         return img.mean(axis=2)[None, None].astype(np.float32)
-    return np.ascontiguousarray((img * 0.1).transpose(2, 0, 1)[None])
+    rgb = (img * 0.1).transpose(2, 0, 1)
+    return np.ascontiguousarray(np.tile(rgb, (channels // 3, 1, 1))[None])  # a two-frame model: a still scene
 
 
 def export_onnx(spec: ModelSpec, path: Optional[Path] = None, precision: Precision = "fp32") -> Path:
@@ -97,7 +98,7 @@ def export_onnx(spec: ModelSpec, path: Optional[Path] = None, precision: Precisi
             return self.inner(x.half()).float() if self.half else self.inner(x)
 
     wrapped = Wrapped(model, precision == "fp16").eval()
-    example = torch.from_numpy(sample_input(spec.channels, 32, 40))
+    example = torch.from_numpy(sample_input(spec.input_channels, 32, 40))
     tmp = temporary_beside(path, ".onnx")
     try:
         with torch.no_grad(), warnings.catch_warnings():
@@ -129,7 +130,7 @@ def _outputs(spec: ModelSpec, onnx_path: Path) -> tuple[np.ndarray, np.ndarray]:
     import onnxruntime as ort
     import torch
 
-    x = sample_input(spec.channels)
+    x = sample_input(spec.input_channels)
     with torch.no_grad():
         ref = spec.load()(torch.from_numpy(x)).numpy()
     opts = ort.SessionOptions()
@@ -183,8 +184,8 @@ def calibration_batches(spec: ModelSpec, count: int = 24, size: int = 96, seed: 
         if spec.channels == 1:
             luma = (16 + 65.481 * crop[..., 0] + 128.553 * crop[..., 1] + 24.966 * crop[..., 2]) / 255
             batches.append(luma[None, None].astype(np.float32))
-        else:
-            batches.append(np.ascontiguousarray(crop.transpose(2, 0, 1)[None]))
+        else:  # a two-frame model calibrates on still images: the previous frame is the frame itself
+            batches.append(np.ascontiguousarray(np.tile(crop.transpose(2, 0, 1), (spec.frames, 1, 1))[None]))
     return batches
 
 

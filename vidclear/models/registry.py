@@ -19,13 +19,15 @@ from torch import nn
 
 from ..errors import UnknownNameError, VidclearError
 from .bicubic import Bicubic
+from .denoise import AttentionUNetDenoiser
 from .espcn import ESPCN
 from .lowlight import LowLightNet
 from .srcnn import SRCNN
+from .srgan import SRGANGenerator
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
-Task = Literal["sr", "lowlight", "classical"]
+Task = Literal["sr", "lowlight", "denoise", "classical"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,12 @@ class ModelSpec:
     card: Optional[str] = None  # model card file name in WEIGHTS_DIR
     channels: int = 1  # 1: luma in, luma out; 3: RGB
     size_multiple: int = 1
+    frames: int = 1  # 2: the previous frame's input too, stacked after the frame's own channels
+
+    @property
+    def input_channels(self) -> int:
+        """Channels of the network's input: the frame's, and the previous frame's for a two-frame model."""
+        return self.channels * self.frames
 
     @cached_property
     def params(self) -> int:
@@ -49,12 +57,12 @@ class ModelSpec:
 
     @cached_property
     def flops_per_pixel(self) -> int:
-        return flops_per_input_pixel(self.build(), self.channels)
+        return flops_per_input_pixel(self.build(), self.input_channels)
 
     @cached_property
     def receptive_radius(self) -> Optional[int]:
         """Input pixels each side that one output pixel depends on; None when it depends on the whole frame."""
-        return receptive_radius(self.build(), self.channels, self.scale)
+        return receptive_radius(self.build(), self.input_channels, self.scale)
 
     @property
     def weights_path(self) -> Optional[Path]:
@@ -68,6 +76,7 @@ class ModelSpec:
             "architecture": self.architecture,
             "params": self.params,
             "flops_per_input_pixel": self.flops_per_pixel,
+            "frames": self.frames,
             "weights": f"vidclear/models/weights/{self.weights}" if self.weights else None,
             "card": f"vidclear/models/weights/{self.card}" if self.card else None,
             "description": self.description,
@@ -245,6 +254,38 @@ register(
         card="lowlight.md",
         channels=3,
         size_multiple=4,
+    )
+)
+
+register(
+    ModelSpec(
+        name="srgan-x4",
+        task="sr",
+        scale=4,
+        architecture="SRGAN-style generator: 6 residual blocks of 32 channels at low resolution, sub-pixel "
+                     "output, bicubic residual; trained with L1, then L1 + feature + adversarial losses",
+        build=lambda: SRGANGenerator(4, 32, 6),
+        description="x4 forensic luma super-resolution for recorded incidents (slow: offline files, not live)",
+        weights="srgan_x4.pt",
+        sha256="1c281ef307130e93bfc60287b6a3cf5739c53625e8f2cdbbe8b37860bc7b0d2f",
+        card="srgan_x4.md",
+    )
+)
+
+register(
+    ModelSpec(
+        name="denoise",
+        task="denoise",
+        scale=1,
+        architecture="attention U-Net (gated skips), 3 levels: full, 1/2, 1/4 resolution, 32/48/96 channels",
+        build=AttentionUNetDenoiser,
+        description="night sensor noise and codec blotches removed (RGB, with the previous frame for video)",
+        weights="denoise.pt",
+        sha256="1f1b03ccb67553b2b3deab900982b835e84093c81dee2fdf82b1e98a90898896",
+        card="denoise.md",
+        channels=3,
+        size_multiple=8,
+        frames=2,
     )
 )
 

@@ -172,6 +172,26 @@ def apply_output(frames: list[Frame], out: np.ndarray, colour: bool) -> None:
         frame.y = y[0] if y.dtype == np.uint8 else float_to_luma(y[0])
 
 
+class PreviousFrame:
+    """The last input a two-frame model (``frames: 2``, the denoiser) saw, so that each frame goes to it
+    with the one before; the first frame, or one of a new size, goes with itself (a still scene)."""
+
+    def __init__(self) -> None:
+        self.last: Optional[np.ndarray] = None
+
+    def pair(self, batch: np.ndarray) -> np.ndarray:
+        n, c, h, w = batch.shape
+        out = np.empty((n, 2 * c, h, w), np.float32)
+        for x, paired in zip(batch, out):
+            paired[:c] = x
+            paired[c:] = self.last if self.last is not None and self.last.shape == x.shape else x
+            self.last = paired[:c]
+        return out
+
+    def clear(self) -> None:
+        self.last = None
+
+
 class ServiceStage(Stage):
     """A stage that runs a model through the inference service, with up to ``in_flight`` requests out.
 
@@ -186,19 +206,24 @@ class ServiceStage(Stage):
         self.model = model
         self.colour = model.spec.channels == 3
         self.in_flight = in_flight
+        self.previous: dict[str, PreviousFrame] = {}  # per two-frame model
         self._pending: deque[tuple[Optional[Request], list[Frame], Callable[[np.ndarray], None]]] = deque()
         self.stats.service_busy = 0.0
 
     def submit(self, frames: list[Frame], batch: Optional[np.ndarray] = None,
-               apply: Optional[Callable[[np.ndarray], None]] = None) -> list[Frame]:
-        """Send these frames' batch (by default the model's input for them); return the frames whose
-        results are due, in order. ``apply`` puts the output into the frames (by default their planes);
-        an empty batch sends nothing and is applied in its turn."""
+               apply: Optional[Callable[[np.ndarray], None]] = None, model: Optional[Model] = None) -> list[Frame]:
+        """Send these frames' batch (by default the model's input for them) to ``model`` (by default the
+        stage's); return the frames whose results are due, in order. ``apply`` puts the output into the
+        frames (by default their planes); an empty batch sends nothing and is applied in its turn."""
+        model = model or self.model
+        colour = model.spec.channels == 3
         if batch is None:
-            batch = model_input(frames, self.colour)
+            batch = model_input(frames, colour)
+            if model.spec.frames == 2:
+                batch = self.previous.setdefault(model.name, PreviousFrame()).pair(batch)
         if apply is None:
-            apply = lambda out: apply_output(frames, out, self.colour)  # noqa: E731
-        request = self.stream.submit(self.model, batch) if len(batch) else None
+            apply = lambda out: apply_output(frames, out, colour)  # noqa: E731
+        request = self.stream.submit(model, batch) if len(batch) else None
         self._pending.append((request, frames, apply))
         done: list[Frame] = []
         while self._pending and (len(self._pending) >= self.in_flight or self._due(self._pending[0][0])):
@@ -231,20 +256,33 @@ class ServiceStage(Stage):
 
 
 class LowLightStage(ServiceStage):
-    """The low-light model before super-resolution, while night mode says so."""
+    """The night chain before super-resolution, while night mode says so: the low-light model, then the
+    denoiser when the config names one (with the previous frame). The brightened RGB goes straight on
+    to the denoiser, without a trip through YUV. The denoiser comes second because that order scored
+    better (docs/models.md, tools/night_chain_order.py)."""
 
     name = "lowlight"
 
-    def __init__(self, stream: Stream, model: Model, switch: NightSwitch) -> None:
+    def __init__(self, stream: Stream, model: Model, switch: NightSwitch, denoise: Optional[Model] = None) -> None:
         super().__init__(stream, model)
         self.switch = switch
+        self.denoise = denoise
         self.enhanced = 0
 
     def process(self, frame: Frame) -> Optional[Frame]:
         if not self.switch.update(frame.y, frame.index):
+            for previous in self.previous.values():
+                previous.clear()  # the next night starts without a previous frame
             return frame
         self.enhanced += 1
-        return self.submit([frame])[0]
+        if self.denoise is None:
+            return self.submit([frame])[0]
+
+        def keep_rgb(out: np.ndarray) -> None:
+            frame.rgb_in = np.clip(out[0], 0.0, 1.0)
+
+        self.submit([frame], apply=keep_rgb)
+        return self.submit([frame], model=self.denoise)[0]
 
 
 class InferStage(ServiceStage):

@@ -6,6 +6,7 @@ import argparse
 import math
 import os
 import random
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,16 @@ def add_run_arguments(ap: argparse.ArgumentParser, ckpt_every: int) -> None:
     ap.add_argument("--init", type=Path, help="start from these weights (a second, fine-tuning stage)")
     ap.add_argument("--out", type=Path, required=True)
     add_deterministic_argument(ap)
+
+
+def training_folders(tool: str, data: Path, *extra: str) -> list[Path]:
+    """T91 and BSD200 under ``data``; a missing one (or a missing ``extra`` folder) ends the tool with one line."""
+    folders = [data / "train_t91", data / "train_bsd200"]
+    for f in folders + [data / e for e in extra]:
+        if not f.is_dir():
+            print(f"{tool}: missing data folder {f}", file=sys.stderr)
+            raise SystemExit(2)
+    return folders
 
 
 def prepare_run(args: argparse.Namespace) -> tuple[torch.device, Path]:
