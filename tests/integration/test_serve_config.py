@@ -33,3 +33,31 @@ def test_a_bad_serve_config_exits_2_naming_the_mistake(tmp_path, body, message):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("vidclear: error: config ") and message in lines[0], r.stderr
     assert "s3cret" not in r.stderr
+
+
+def _serve(tmp_path, body: str) -> subprocess.CompletedProcess:
+    cfg = tmp_path / "cams.yaml"
+    cfg.write_text(body.replace("CAMERA", CAMERA).replace("OUT", str(tmp_path)))
+    return subprocess.run([sys.executable, "-m", "vidclear", "serve", str(cfg), "--duration", "1"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_serve_refuses_the_forensic_preset_it_cannot_run_at_camera_speed(tmp_path):
+    """srgan-x4 is for recorded files: on a CPU it infers about a frame a second at 704x576, under live.min_fps."""
+    preset = (REPO / "configs" / "forensic-x4.yaml").read_text()
+    r = _serve(tmp_path, preset + "cameras: [CAMERA]\n")
+    assert r.returncode == 2, r.stderr
+    errors = [line for line in r.stderr.splitlines() if "error" in line]  # the backend's choice is logged above
+    assert len(errors) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert errors[0].startswith("vidclear: error: model 'srgan-x4' (cameras gate) runs at "), errors[0]
+    assert "under live.min_fps 3: it cannot keep a camera's frame rate" in errors[0], errors[0]
+    fps = float(errors[0].split(" runs at ")[1].split(" frames/s")[0])
+    assert 0 < fps < 3
+
+
+def test_the_frame_rate_check_can_be_turned_off(tmp_path):
+    """With live.min_fps 0 the same config starts (the camera is unreachable: serve runs and stops cleanly)."""
+    preset = (REPO / "configs" / "forensic-x4.yaml").read_text()
+    r = _serve(tmp_path, preset + "live: {min_fps: 0, open_timeout: 0.5}\ncameras: [CAMERA]\n")
+    assert r.returncode == 0, r.stderr
+    assert "cannot keep" not in r.stderr and "s3cret" not in r.stderr

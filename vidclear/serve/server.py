@@ -21,6 +21,7 @@ from ..engine.assembly import start_service
 from ..stop_signals import on_stop_signals
 from .camera import Camera
 from .config import ServeConfig, check_outputs, load_serve_config
+from .keep_up import check_models_keep_up
 from .metrics import Metrics, health_report, start_http
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,16 @@ class Server:
         if on_cluster:
             from .on_ray import start_remote_cameras
 
+            log.info("serve --ray: the cameras run on the cluster's nodes; live.min_fps is not checked here")
             self.service = None
             self.cameras = start_remote_cameras(cfg, address)
         else:
             self.service = start_service(cfg, live=True)
+            try:
+                check_models_keep_up(cfg, self.service)
+            except BaseException:
+                self.service.close()
+                raise
             self.cameras = [Camera(c, cfg, self.service, self.stopping, self.metrics.observer(c.name))
                             for c in cfg.cameras]
         self.metrics.watch(self.cameras, lambda: self.service.describe()["models"] if self.service else {})

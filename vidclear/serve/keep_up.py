@@ -1,0 +1,57 @@
+"""Can this machine run a camera's model at camera speed? ``serve`` asks before it starts.
+
+A model made for offline work (``srgan-x4``, the forensic preset) runs at a frame
+or two a second on a CPU; live, it would drop nearly every frame. Each distinct
+camera model is timed on the service's backend on a frame of ``live.probe_size``
+(a D1 CCTV stream, 704x576, by default; a quarter of it is timed and the time
+scaled by the pixels, which keeps the start quick), and serve refuses with one
+line when it would run under ``live.min_fps``. ``min_fps: 0`` turns the check off.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from ..backends.base import median_infer_seconds
+from ..engine.service import InferenceService
+from ..errors import ConfigError
+from ..models.registry import get_model
+from .config import ServeConfig
+
+log = logging.getLogger(__name__)
+
+PROBE_SHRINK = 2  # the probe frame is probe_size / 2 on each side
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'704x576' -> (576, 704), height first."""
+    w, h = (int(v) for v in text.lower().split("x"))
+    return h, w
+
+
+def frames_per_second(service: InferenceService, model_name: str, size: tuple[int, int]) -> float:
+    """Frames a second the model would infer at ``size`` (h, w), on this machine and backend."""
+    spec = get_model(model_name)
+    h, w = (max(spec.size_multiple, v // PROBE_SHRINK) for v in size)
+    model = service.model(spec, (h, w))
+    seconds = median_infer_seconds(model.backend, np.zeros((1, spec.input_channels, h, w), np.float32), calls=3)
+    return 1.0 / max(seconds * (size[0] * size[1]) / (h * w), 1e-9)
+
+
+def check_models_keep_up(cfg: ServeConfig, service: InferenceService) -> None:
+    """Refuse (ConfigError) a camera model that cannot infer ``live.min_fps`` frames a second here."""
+    if cfg.live.min_fps <= 0:
+        return
+    size = parse_size(cfg.live.probe_size)
+    for name in sorted({camera.model or cfg.model for camera in cfg.cameras}):
+        fps = frames_per_second(service, name, size)
+        log.info("model '%s': %.1f frames/s at %s on %s/%s", name, fps, cfg.live.probe_size,
+                 service.backend_cls.name if service.backend_cls else "?", service.device)
+        if fps < cfg.live.min_fps:
+            cams = ", ".join(c.name for c in cfg.cameras if (c.model or cfg.model) == name)
+            raise ConfigError(
+                f"model '{name}' (cameras {cams}) runs at {fps:.1f} frames/s at {cfg.live.probe_size} on "
+                f"{service.device} here, under live.min_fps {cfg.live.min_fps:g}: it cannot keep a camera's frame "
+                f"rate; use it on recorded files (vidclear enhance / batch) or choose a faster model")
