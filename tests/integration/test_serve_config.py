@@ -61,3 +61,20 @@ def test_the_frame_rate_check_can_be_turned_off(tmp_path):
     r = _serve(tmp_path, preset + "live: {min_fps: 0, open_timeout: 0.5}\ncameras: [CAMERA]\n")
     assert r.returncode == 0, r.stderr
     assert "cannot keep" not in r.stderr and "s3cret" not in r.stderr
+
+
+def test_the_frame_rate_probe_leaves_the_services_models_to_the_cameras():
+    """The probe times its own copy: the service still loads each model at the first camera's frame size."""
+    from vidclear.engine.assembly import start_service
+    from vidclear.serve.config import ServeConfig
+    from vidclear.serve.keep_up import check_models_keep_up, frames_per_second
+
+    cfg = ServeConfig.model_validate({"model": "bicubic-x2", "backend": "onnxruntime", "cameras": [
+        {"name": "gate", "url": "rtsp://127.0.0.1:9/cam", "outputs": ["a.ts"]}]})
+    service = start_service(cfg, live=True)
+    try:
+        assert frames_per_second(service, "bicubic-x2", (576, 704)) > 3
+        check_models_keep_up(cfg, service)
+        assert service.models == {}
+    finally:
+        service.close()

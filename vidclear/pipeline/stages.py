@@ -204,7 +204,6 @@ class ServiceStage(Stage):
         super().__init__()
         self.stream = stream
         self.model = model
-        self.colour = model.spec.channels == 3
         self.in_flight = in_flight
         self.previous: dict[str, PreviousFrame] = {}  # per two-frame model
         self._pending: deque[tuple[Optional[Request], list[Frame], Callable[[np.ndarray], None]]] = deque()

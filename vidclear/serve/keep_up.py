@@ -6,17 +6,23 @@ camera model is timed on the service's backend on a frame of ``live.probe_size``
 (a D1 CCTV stream, 704x576, by default; a quarter of it is timed and the time
 scaled by the pixels, which keeps the start quick), and serve refuses with one
 line when it would run under ``live.min_fps``. ``min_fps: 0`` turns the check off.
+
+The probe loads its own copy of the model, not the service's: the service loads
+each model for the first camera's frame size (a TensorRT engine's profile is
+built for it), which the probe's size must not take.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 
 from ..backends.base import median_infer_seconds
 from ..engine.service import InferenceService
 from ..errors import ConfigError
+from ..export.tensorrt_build import parse_hw
 from ..models.registry import get_model
 from .config import ServeConfig
 
@@ -25,18 +31,13 @@ log = logging.getLogger(__name__)
 PROBE_SHRINK = 2  # the probe frame is probe_size / 2 on each side
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    """'704x576' -> (576, 704), height first."""
-    w, h = (int(v) for v in text.lower().split("x"))
-    return h, w
-
-
 def frames_per_second(service: InferenceService, model_name: str, size: tuple[int, int]) -> float:
     """Frames a second the model would infer at ``size`` (h, w), on this machine and backend."""
     spec = get_model(model_name)
     h, w = (max(spec.size_multiple, v // PROBE_SHRINK) for v in size)
-    model = service.model(spec, (h, w))
-    seconds = median_infer_seconds(model.backend, np.zeros((1, spec.input_channels, h, w), np.float32), calls=3)
+    assert service.backend_cls is not None, "a service made for given backends times no model"
+    backend = service.backend_cls(spec, service.device, replace(service.options, frame_hw=(h, w)))
+    seconds = median_infer_seconds(backend, np.zeros((1, spec.input_channels, h, w), np.float32), calls=3)
     return 1.0 / max(seconds * (size[0] * size[1]) / (h * w), 1e-9)
 
 
@@ -44,7 +45,8 @@ def check_models_keep_up(cfg: ServeConfig, service: InferenceService) -> None:
     """Refuse (ConfigError) a camera model that cannot infer ``live.min_fps`` frames a second here."""
     if cfg.live.min_fps <= 0:
         return
-    size = parse_size(cfg.live.probe_size)
+    width, height = parse_hw(cfg.live.probe_size)  # probe_size is WIDTHxHEIGHT, as camera sizes are said
+    size = (height, width)
     for name in sorted({camera.model or cfg.model for camera in cfg.cameras}):
         fps = frames_per_second(service, name, size)
         log.info("model '%s': %.1f frames/s at %s on %s/%s", name, fps, cfg.live.probe_size,
