@@ -17,7 +17,6 @@ Example (the command behind the committed weights is in its model card):
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -30,17 +29,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vidclear.evaluation.noise import NoiseModel, add_camera_noise  # noqa: E402
-from vidclear.evaluation.sr import list_images, read_rgb  # noqa: E402
+from vidclear.evaluation.lowlight import read_rgb_color  # noqa: E402
+from vidclear.evaluation.sr import list_images  # noqa: E402
 from vidclear.models.denoise import AttentionUNetDenoiser  # noqa: E402
 from vidclear.shared_data import SHARED_DATA  # noqa: E402
 from vidclear.training.loop import Optimisation, add_run_arguments, prepare_run, training_folders  # noqa: E402
+from vidclear.training.whole_images import psnr, save_best  # noqa: E402
 
 DATA = SHARED_DATA / "sr"
 SHAKE = 2  # pixels the previous frame may be off by
-
-
-def as_rgb(img: np.ndarray) -> np.ndarray:
-    return img if img.ndim == 3 else np.repeat(img[..., None], 3, 2)
 
 
 def to_float(img: np.ndarray) -> np.ndarray:
@@ -91,9 +88,10 @@ class NoisySampler:
 
 
 def held_out_psnr(model: torch.nn.Module, samples: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
+    """Mean PSNR of the held-out images, the output rounded to 8 bits as a frame would be."""
     model.eval()
     with torch.no_grad():
-        scores = [float(10 * torch.log10(1 / F.mse_loss((model(x) * 255).round() / 255, y))) for x, y in samples]
+        scores = [psnr((model(x) * 255).round() / 255, y) for x, y in samples]
     model.train()
     return float(np.mean(scores))
 
@@ -117,10 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     train_paths, val_paths = paths[:-args.held_out], paths[-args.held_out:]
     rng = np.random.default_rng(args.seed)
     t0 = time.time()
-    sampler = NoisySampler([as_rgb(read_rgb(p)) for p in train_paths], args.variants, args.patch, rng)
+    sampler = NoisySampler([read_rgb_color(p) for p in train_paths], args.variants, args.patch, rng)
     val = []
     for p in val_paths:
-        clean = as_rgb(read_rgb(p))
+        clean = read_rgb_color(p)
         noisy = add_camera_noise(clean, rng, NoiseModel.random(rng))
         val.append((torch.from_numpy(to_float(noisy))[None].to(device), torch.from_numpy(to_float(clean))[None].to(device)))
     print(f"train_denoise: {len(sampler.items)} noisy images from {len(train_paths)}, {len(val)} held out, "
@@ -148,12 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"step {step}/{args.steps}  loss {running:.5f}  lr {optim.lr:.2e}  held-out PSNR {score:.3f} dB  "
                   f"(best {best:.3f} at {best_step})  {step / (time.time() - t0):.2f} steps/s", flush=True)
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.cpu() for k, v in best_state.items()}, args.out)
-    import hashlib
-    info = {"weights": str(args.out), "sha256": hashlib.sha256(args.out.read_bytes()).hexdigest(),
-            "best_step": best_step, "held_out_psnr": round(best, 4), "seconds": round(time.time() - t0, 1)}
-    print(json.dumps(info), flush=True)
+    save_best({k: v.cpu() for k, v in best_state.items()}, args.out, best_step, best, t0)
     return 0
 
 

@@ -13,6 +13,7 @@ Example (the command behind the committed espcn-x3 weights is in its model card)
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import sys
@@ -83,6 +84,22 @@ class PatchSampler:
         # Sample images in proportion to their area so big images are not under-used.
         areas = np.array([lr.size for lr, _ in self.pairs], dtype=np.float64)
         self.weights = areas / areas.sum()
+
+    def hold_out(self, every: int, seed: int) -> "PatchSampler":
+        """Take one (LR, HR) pair in ``every``, drawn with this sampler's generator, out of it; returns a
+        sampler of those pairs with its own generator (``seed``). Pairs are taken one by one: another degraded
+        copy of a held-out image may stay in training."""
+        held = max(1, len(self.pairs) // every)
+        order = self.rng.permutation(len(self.pairs))
+        keep = np.ones(len(self.pairs), bool)
+        keep[order[:held]] = False
+        other = copy.copy(self)
+        other.pairs, other.rng = [self.pairs[i] for i in order[:held]], np.random.default_rng(seed)
+        areas = np.array([lr.size for lr, _ in other.pairs], dtype=np.float64)
+        other.weights = areas / areas.sum()
+        self.pairs = [p for p, k in zip(self.pairs, keep) if k]
+        self.weights = self.weights[keep] / self.weights[keep].sum()
+        return other
 
     def batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         s, p = self.scale, self.patch

@@ -13,10 +13,10 @@ L1 generator; ``--init THAT --pretrain-steps 0`` runs the adversarial phase alon
 
 The data are train_sr.py's: T91 + BSD200 and synthetic text lines, through
 camera degradations (blur, Poisson-Gaussian noise, H.264/H.265 at CCTV bitrates),
-because the generator is for what cameras send. One image in fifty (with its
-degraded copies) is held out and never trained on; its PSNR is printed every
-``--val-every`` steps so that an adversarial phase that runs away shows. The
-weights of the last step are written.
+because the generator is for what cameras send. One (LR, HR) pair in fifty is
+held out and never trained on (another degraded copy of the same image may be);
+its PSNR is printed every ``--val-every`` steps so that an adversarial phase that
+runs away shows. The weights of the last step are written.
 
 Example (the commands behind the committed weights are in its model card):
     python tools/train_srgan.py --steps 10000 --pretrain-steps 10000 --out /tmp/srgan/l1.pt
@@ -26,8 +26,6 @@ Example (the commands behind the committed weights are in its model card):
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import sys
 import time
 from pathlib import Path
@@ -50,6 +48,7 @@ from vidclear.training.gan import (  # noqa: E402
     generator_losses,
 )
 from vidclear.training.loop import Optimisation, add_run_arguments, prepare_run, training_folders  # noqa: E402
+from vidclear.training.whole_images import save_best  # noqa: E402
 
 
 def held_out_psnr(model: torch.nn.Module, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
@@ -86,21 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     sampler = PatchSampler(folders, args.scale, args.patch, 0.0, args.seed, 0.0, "camera", args.variants,
                            args.text_images, tuple(args.text_heights))
-    # Held out: whole images (and their degraded copies) the sampler will never draw.
-    held = max(1, len(sampler.pairs) // 50)
-    order = sampler.rng.permutation(len(sampler.pairs))
-    val_pairs = [sampler.pairs[i] for i in order[:held]]
-    keep = np.ones(len(sampler.pairs), bool)
-    keep[order[:held]] = False
-    sampler.pairs = [p for p, k in zip(sampler.pairs, keep) if k]
-    sampler.weights = sampler.weights[keep] / sampler.weights[keep].sum()
-    val_sampler = PatchSampler.__new__(PatchSampler)
-    val_sampler.__dict__.update(sampler.__dict__)
-    val_sampler.pairs, val_sampler.rng = val_pairs, np.random.default_rng(args.seed + 99)
-    areas = np.array([lr.size for lr, _ in val_pairs], dtype=np.float64)
-    val_sampler.weights = areas / areas.sum()
+    val_sampler = sampler.hold_out(50, args.seed + 99)
     val = [tuple(t.to(device) for t in val_sampler.batch(16)) for _ in range(max(1, args.held_out // 16))]
-    print(f"train_srgan: {len(sampler.pairs)} training images, {len(val_pairs)} held out, made in "
+    print(f"train_srgan: {len(sampler.pairs)} training images, {len(val_sampler.pairs)} held out, made in "
           f"{time.time() - t0:.0f} s; x{args.scale}, device {device}", flush=True)
 
     gen = SRGANGenerator(args.scale, args.channels, args.blocks).to(device)
@@ -135,11 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             score = held_out_psnr(gen, val)
             print(f"step {step}/{args.steps}  {parts}  held-out PSNR {score:.3f} dB  "
                   f"{step / (time.time() - t0):.2f} steps/s", flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.detach().cpu() for k, v in gen.state_dict().items()}, args.out)
-    info = {"weights": str(args.out), "sha256": hashlib.sha256(args.out.read_bytes()).hexdigest(),
-            "steps": args.steps, "held_out_psnr": round(score, 4), "seconds": round(time.time() - t0, 1)}
-    print(json.dumps(info), flush=True)
+    save_best({k: v.detach().cpu() for k, v in gen.state_dict().items()}, args.out, f"{args.steps} (the last)",
+              score, t0)
     return 0
 
 

@@ -91,9 +91,7 @@ def main() -> int:
         )
         table = ["| set | PSNR / SSIM | GT-mean PSNR / SSIM | low input |", "|---|---|---|---|", *rows]
     elif spec.task == "denoise":
-        from vidclear.evaluation.denoise import denoise_table, evaluate_denoise
-
-        table = denoise_table(evaluate_denoise(spec, SHARED_DATA / "sr" / "set14")).splitlines()
+        table = evaluate(spec.name, SHARED_DATA / "sr" / "set14").table().splitlines()
     else:
         for ds in ("set5", "set14"):
             r = evaluate(spec.name, SHARED_DATA / "sr" / ds)

@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import ConfigError, InputError
+    from ..errors import ConfigError
     from ..evaluation.run import evaluate
 
     if args.model == "legibility":
@@ -42,21 +42,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.dataset is None:
         raise ConfigError("eval MODEL DATASET: give the folder of ground-truth images")
-    from ..models.registry import get_model
-
-    spec = get_model(args.model)
-    if spec.task == "denoise":  # clean images, noised here with a seeded camera
-        from ..evaluation.denoise import denoise_table, evaluate_denoise
-
-        if not args.dataset.is_dir():
-            raise InputError(f"dataset folder not found: {args.dataset}")
-        report = evaluate_denoise(spec, args.dataset, args.seed)
-        print(denoise_table(report))
-        if args.json:
-            print(json.dumps(report))
-        return EXIT_OK
-
-    result = evaluate(args.model, args.dataset)
+    result = evaluate(args.model, args.dataset, args.seed)
     print(result.table())
     if args.json:
         print(json.dumps(result.as_json()))

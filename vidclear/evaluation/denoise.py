@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 import cv2
 import numpy as np
@@ -30,7 +30,8 @@ from ..errors import InputError
 from ..models.registry import ModelSpec
 from .metrics import psnr, ssim
 from .noise import EVAL_NOISE, add_camera_noise
-from .sr import list_images, read_rgb
+from .lowlight import read_rgb_color
+from .sr import list_images
 
 NLM_STRENGTHS = (2.0, 3.0, 4.0, 5.0, 6.0, 9.0)  # h (and hColor) of cv2.fastNlMeansDenoisingColored
 BILATERAL_SIGMAS = (10.0, 20.0, 35.0, 50.0)  # sigmaColor of cv2.bilateralFilter (d 7, sigmaSpace 3)
@@ -57,10 +58,10 @@ def _bilateral(sigma: float) -> Restore:
     return lambda rgb: cv2.bilateralFilter(rgb, 7, sigma, 3.0)
 
 
-def score(restore: Restore, noisy: list[np.ndarray], clean: list[np.ndarray], with_ssim: bool = True) -> Scored:
-    """Mean PSNR/SSIM over the images, and the restoring time per megapixel."""
+def score(restore: Callable, inputs: list, clean: list[np.ndarray], with_ssim: bool = True) -> Scored:
+    """Mean PSNR/SSIM over the images (``restore(input)`` against its clean image), and the time per megapixel."""
     outs, seconds = [], 0.0
-    for img in noisy:
+    for img in inputs:
         start = time.perf_counter()
         outs.append(restore(img))
         seconds += time.perf_counter() - start
@@ -78,36 +79,50 @@ def best_of(make: Callable[[float], Restore], strengths: tuple[float, ...], nois
     return best, score(make(best), noisy, clean)
 
 
-def model_restorer(spec: ModelSpec, previous: dict[int, np.ndarray] | None = None) -> Restore:
-    """The model on the CPU through the pipeline's backend; ``previous`` maps id(noisy image) to its previous frame."""
+def model_restorer(spec: ModelSpec) -> Callable[[np.ndarray, Optional[np.ndarray]], np.ndarray]:
+    """The model on the CPU through the pipeline's backend: (noisy RGB, its previous frame or None) -> RGB."""
     backend = create_backend("auto", spec, "cpu", BackendOptions())
 
-    def run(rgb: np.ndarray) -> np.ndarray:
+    def run(rgb: np.ndarray, previous: Optional[np.ndarray] = None) -> np.ndarray:
         x = (rgb.astype(np.float32) / 255).transpose(2, 0, 1)
-        prev = x if previous is None else (previous[id(rgb)].astype(np.float32) / 255).transpose(2, 0, 1)
+        prev = x if previous is None else (previous.astype(np.float32) / 255).transpose(2, 0, 1)
         out = backend.infer(np.ascontiguousarray(np.concatenate([x, prev])[None]) if spec.frames == 2 else x[None])
         return np.clip(np.round(out[0].transpose(1, 2, 0) * 255), 0, 255).astype(np.uint8)
 
     return run
 
 
-def evaluate_denoise(spec: ModelSpec, dataset: Path, seed: int = 0) -> dict:
+@dataclass
+class DenoiseResult:
+    """``vidclear eval denoise``'s report: ``as_json`` and ``table``, as the other evaluations give."""
+
+    report: dict
+
+    def as_json(self) -> dict:
+        return self.report
+
+    def table(self) -> str:
+        return denoise_table(self.report)
+
+
+def evaluate_denoise(spec: ModelSpec, dataset: Path, seed: int = 0) -> DenoiseResult:
     try:
         paths = list_images(dataset)
     except FileNotFoundError as e:
         raise InputError(str(e)) from None
     rng = np.random.default_rng(seed)
-    clean = [img if img.ndim == 3 else np.repeat(img[..., None], 3, 2) for img in map(read_rgb, paths)]
+    clean = [read_rgb_color(p) for p in paths]
     noisy = [add_camera_noise(img, rng, EVAL_NOISE) for img in clean]
-    previous = {id(n): add_camera_noise(img, rng, EVAL_NOISE) for n, img in zip(noisy, clean)}
+    previous = [add_camera_noise(img, rng, EVAL_NOISE) for img in clean]  # a fixed camera: new noise
     restore = model_restorer(spec)
     restore(noisy[0][:64, :64])  # load and warm the backend outside the timing
     ours = score(restore, noisy, clean)
-    with_previous = score(model_restorer(spec, previous), noisy, clean, with_ssim=False) if spec.frames == 2 else ours
+    with_previous = (score(lambda pair: restore(*pair), list(zip(noisy, previous)), clean, with_ssim=False)
+                     if spec.frames == 2 else ours)
     nlm_h, nlm = best_of(_nlm, NLM_STRENGTHS, noisy, clean)
     bil_sigma, bil = best_of(_bilateral, BILATERAL_SIGMAS, noisy, clean)
     noisy_score = score(lambda x: x, noisy, clean)
-    return {
+    return DenoiseResult({
         "model": spec.name,
         "dataset": dataset.name,
         "images": len(clean),
@@ -130,7 +145,7 @@ def evaluate_denoise(spec: ModelSpec, dataset: Path, seed: int = 0) -> dict:
         "baseline_bilateral_sigma_color": bil_sigma,
         "params": spec.params,
         "flops_per_input_pixel": spec.flops_per_pixel,
-    }
+    })
 
 
 def denoise_table(report: dict) -> str:
