@@ -6,6 +6,11 @@ evaluation protocol uses, so training and scoring see the same degradation.
 Checkpoints go to --work-dir every --ckpt-every steps; --resume continues one.
 The finished weights (a plain state_dict) and their sha256 are written to --out.
 
+--expand N trains each convolution as a reparameterised block N times wider
+(vidclear/training/reparam.py) and writes the folded, plain ESPCN: same
+parameters, FLOPs and speed. --hold-out-tenth leaves every 10th training image
+out, so that tools/sr_heldout.py can compare weights on images none of them saw.
+
 Example (the command behind the committed espcn-x3 weights is in its model card):
     python tools/train_sr.py --scale 3 --steps 20000 --out vidclear/models/weights/espcn_x3.pt
 """
@@ -42,8 +47,10 @@ from vidclear.training.loop import (  # noqa: E402
     load_checkpoint,
     prepare_run,
     save_checkpoint,
+    split_tenth,
     training_folders,
 )
+from vidclear.training.reparam import expand, fold  # noqa: E402
 
 DATA = SHARED_DATA / "sr"
 
@@ -58,13 +65,13 @@ class PatchSampler:
     from 0..noise to the LR inputs.
     """
 
-    def __init__(self, folders: list[Path], scale: int, patch: int, noise: float, seed: int,
+    def __init__(self, paths: list[Path], scale: int, patch: int, noise: float, seed: int,
                  rotate: float = 0.0, degradation: str = "clean", variants: int = 3, text_images: int = 0,
                  text_heights: tuple[int, int] = (3, 14)) -> None:
         self.scale, self.patch, self.noise, self.rotate = scale, patch, noise, rotate
         self.rng = np.random.default_rng(seed)
         self.pairs = []
-        pairs = [make_pair(read_rgb(path), scale, path.stem) for folder in folders for path in list_images(folder)]
+        pairs = [make_pair(read_rgb(path), scale, path.stem) for path in paths]
         texts = [modcrop(t, scale) for t in text_lines(text_images, scale, np.random.default_rng(seed + 1), text_heights)]
         hrs = [pair.hr_y for pair in pairs] + texts
         if degradation == "clean":  # the protocol's LR, as make_pair made it for the shipped clean models
@@ -209,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variants", type=int, default=3, help="camera: degraded copies of each image")
     ap.add_argument("--text-images", type=int, default=0, help="synthetic text lines added to the training images")
     ap.add_argument("--text-heights", type=int, nargs=2, default=(3, 14), help="their cap heights, LR pixels")
+    ap.add_argument("--expand", type=int, default=0,
+                    help="train each convolution as a block this many times wider, folded back for --out")
+    ap.add_argument("--hold-out-tenth", action="store_true",
+                    help="leave every 10th T91 + BSD200 image out (the images tools/sr_heldout.py scores)")
     ap.add_argument("--data", type=Path, default=DATA)
     add_run_arguments(ap, ckpt_every=1000)
     args = ap.parse_args(argv)
@@ -216,7 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     device, ckpt_path = prepare_run(args)
 
     folders = training_folders("train_sr", args.data, "set5")
-    sampler = PatchSampler(folders, args.scale, args.patch, args.noise, args.seed, args.rotate, args.degradation,
+    paths = [p for f in folders for p in list_images(f)]
+    if args.hold_out_tenth:
+        paths = split_tenth(paths)[0]
+    sampler = PatchSampler(paths, args.scale, args.patch, args.noise, args.seed, args.rotate, args.degradation,
                            args.variants, args.text_images, tuple(args.text_heights))
     val_pairs = load_pairs(args.data / "set5", args.scale)
     print(f"train_sr: {len(sampler.pairs)} training images, scale x{args.scale}, device {device}", flush=True)
@@ -232,6 +246,12 @@ def main(argv: list[str] | None = None) -> int:
                                                     strict=False)
         print(f"train_sr: starting from {args.init} (ignored: {unexpected or 'nothing'}; new: {missing or 'nothing'})",
               flush=True)
+    if args.expand:
+        if args.arch != "espcn":
+            ap.error("--expand is for --arch espcn")
+        model = expand(model, args.expand).to(device)
+        print(f"train_sr: training {sum(p.numel() for p in model.parameters() if p.requires_grad)} parameters, "
+              f"folded to {sum(p.numel() for p in fold(model).parameters() if p.requires_grad)} for --out", flush=True)
     optim = Optimisation(torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=args.lr),
                          args.steps, device)
     criterion = L1SSIMLoss(1, args.ssim_weight).to(device)
@@ -266,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
             )
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    model = model.cpu().eval()
+    model = fold(model.cpu().eval())
     torch.save(model.state_dict(), args.out)
     info = {"weights": str(args.out), "sha256": sha256(args.out), "steps": step, "seconds": round(time.time() - t0, 1)}
     print(json.dumps(info), flush=True)

@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from train_sr import PatchSampler  # noqa: E402
 
+from vidclear.evaluation.sr import list_images  # noqa: E402
 from vidclear.models.srgan import SRGANGenerator  # noqa: E402
 from vidclear.shared_data import SHARED_DATA  # noqa: E402
 from vidclear.training.gan import (  # noqa: E402
@@ -83,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     device, _ = prepare_run(args)
     folders = training_folders("train_srgan", args.data)
     t0 = time.time()
-    sampler = PatchSampler(folders, args.scale, args.patch, 0.0, args.seed, 0.0, "camera", args.variants,
-                           args.text_images, tuple(args.text_heights))
+    paths = [p for f in folders for p in list_images(f)]
+    sampler = PatchSampler(paths, args.scale, args.patch, 0.0, args.seed, 0.0, "camera", args.variants, args.text_images, tuple(args.text_heights))
     val_sampler = sampler.hold_out(50, args.seed + 99)
     val = [tuple(t.to(device) for t in val_sampler.batch(16)) for _ in range(max(1, args.held_out // 16))]
     print(f"train_srgan: {len(sampler.pairs)} training images, {len(val_sampler.pairs)} held out, made in "

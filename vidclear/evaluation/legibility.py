@@ -170,30 +170,37 @@ def sr_models(scale: int) -> list[str]:
     return [m.name for m in all_models() if m.task == "sr" and m.scale == scale]
 
 
+def degraded_samples(scale: int, degradation: str, count: int, seed: int) -> list[Sample]:
+    """The benchmark's strings, rendered and degraded: what every method is given to read."""
+    if degradation not in DEGRADATIONS:
+        raise ConfigError(f"unknown degradation '{degradation}'; use clean or camera")
+    if not FONT.exists():
+        raise ConfigError(f"the legibility benchmark renders text in {FONT}: apt-get install fonts-dejavu-core")
+    samples = build_samples(count, scale, seed)
+    DEGRADATIONS[degradation](samples, scale, seed)
+    return samples
+
+
+def upscaled(samples: list[Sample], upscale: Callable[[np.ndarray], np.ndarray]) -> list[np.ndarray]:
+    """Each sample's LR luma through ``upscale``, as 8-bit images for the OCR engine."""
+    return [np.clip(np.round(upscale(s.lr.astype(np.float64))), 0, 255).astype(np.uint8) for s in samples]
+
+
 def run_legibility(scale: int = 3, degradation: str = "camera", count: int = 240, seed: int = 0,
                    models: Optional[list[str]] = None) -> dict:
     """The benchmark: results for the original (the ceiling), bicubic and each SR model of ``scale``."""
     from ..models.registry import get_model
     from .run import luma_model_upscaler
 
-    if degradation not in DEGRADATIONS:
-        raise ConfigError(f"unknown degradation '{degradation}'; use clean or camera")
-    if not FONT.exists():
-        raise ConfigError(f"the legibility benchmark renders text in {FONT}: apt-get install fonts-dejavu-core")
+    samples = degraded_samples(scale, degradation, count, seed)
     ocr = check_ocr()
-    samples = build_samples(count, scale, seed)
-    DEGRADATIONS[degradation](samples, scale, seed)
-
-    def upscaled(upscale: Callable[[np.ndarray], np.ndarray]) -> list[np.ndarray]:
-        return [np.clip(np.round(upscale(s.lr.astype(np.float64))), 0, 255).astype(np.uint8) for s in samples]
-
     methods: list[tuple[str, list[np.ndarray]]] = [("original (ceiling)", [s.hr for s in samples]),
-                                                   ("bicubic", upscaled(lambda y: imresize(y, scale)))]
+                                                   ("bicubic", upscaled(samples, lambda y: imresize(y, scale)))]
     for name in models if models is not None else sr_models(scale):
         spec = get_model(name)
         if spec.scale != scale:
             raise ConfigError(f"model '{name}' is x{spec.scale}, the benchmark runs at x{scale}")
-        methods.append((name, upscaled(luma_model_upscaler(spec))))
+        methods.append((name, upscaled(samples, luma_model_upscaler(spec))))
     return {
         "dataset": f"vidclear legibility v1 (seed {seed}: {count} plate and sign strings, cap heights "
                    f"{HEIGHTS[0]}-{HEIGHTS[-1]} LR px, DejaVu Sans Bold)",

@@ -118,6 +118,12 @@ def training_folders(tool: str, data: Path, *extra: str) -> list[Path]:
     return folders
 
 
+def split_tenth(items: list) -> tuple[list, list]:
+    """The training images and the held-out tenth (every 10th, in sorted order): the split every tool that
+    compares weights on held-out training images uses (whole_images, tools/sr_heldout.py)."""
+    return [x for i, x in enumerate(items) if i % 10], [x for i, x in enumerate(items) if i % 10 == 0]
+
+
 def prepare_run(args: argparse.Namespace) -> tuple[torch.device, Path]:
     """Seed, pick the device, make the work folder; returns (device, checkpoint path)."""
     seed_everything(args.seed, args.threads, args.deterministic)

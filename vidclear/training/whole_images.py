@@ -29,13 +29,13 @@ from ..evaluation.lowlight import read_rgb_float
 from ..evaluation.sr import list_images
 from ..shared_data import SHARED_DATA
 from .degrade import DegradeRanges, degrade
+from .loop import split_tenth
 
 
 def whole_images(data: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """T91 + BSD200 as float RGB: the training images, and the held-out tenth (every 10th, sorted)."""
     paths = [p for f in ("train_t91", "train_bsd200") for p in list_images(data / "sr" / f)]
-    images = [read_rgb_float(p) for p in paths]
-    return [im for i, im in enumerate(images) if i % 10], [im for i, im in enumerate(images) if i % 10 == 0]
+    return split_tenth([read_rgb_float(p) for p in paths])
 
 
 SIZES = ("half", "full")
