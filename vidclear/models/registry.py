@@ -194,7 +194,7 @@ _ESPCN_SHA = {
 # H.264/H.265 at CCTV bitrates, synthetic text): the same network, so the same speed.
 _ESPCN_CCTV_SHA: dict[int, str] = {
     2: "8136abf829431157023466fe87a7446eed27f94793c0911f1b12d9293d29510b",
-    3: "81ecb167acfcb26e02b65de12ccd51c761474876699d3c5aa0abe3207ce58700",
+    3: "3bc5d8e2c9adc1589ab19046c6c3ebb27c5ce8994c66f787fbdf94c7833c6f0e",
     4: "c866a617533d6565106dda850dbf8759b658f3b48e074cf224028368efed9e25",
 }
 
