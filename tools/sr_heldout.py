@@ -19,24 +19,22 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
-from train_sr import luma_upscaler  # noqa: E402
+from train_sr import espcn_upscaler  # noqa: E402
 from vidclear.evaluation.degrade import CameraModel, camera_degrade  # noqa: E402
-from vidclear.evaluation.sr import SRPair, bicubic_upscaler, list_images, make_pair, read_rgb, score_sr  # noqa: E402
-from vidclear.models.espcn import ESPCN  # noqa: E402
+from vidclear.evaluation.sr import SRPair, bicubic_upscaler, make_pair, read_rgb, score_sr  # noqa: E402
 from vidclear.shared_data import SHARED_DATA  # noqa: E402
 from vidclear.table import print_columns  # noqa: E402
-from vidclear.training.loop import seed_everything, split_tenth, training_folders  # noqa: E402
+from vidclear.training.loop import seed_everything, split_tenth, training_images  # noqa: E402
 
 
 def held_out_pairs(data: Path, scale: int, degradation: str, draws: int, seed: int) -> list[SRPair]:
     """(LR, HR) luma pairs of the held-out tenth: the protocol's LR, or ``draws`` camera-degraded ones each."""
-    paths = split_tenth([p for f in training_folders("sr_heldout", data) for p in list_images(f)])[1]
+    paths = split_tenth(training_images("sr_heldout", data))[1]
     pairs = [make_pair(read_rgb(p), scale, p.stem) for p in paths]
     if degradation == "clean":
         return pairs
@@ -65,9 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     pairs = held_out_pairs(args.data, args.scale, args.degradation, args.draws, args.seed)
     rows = [("bicubic", f"{score_sr(pairs, args.scale, bicubic_upscaler(args.scale), with_ssim=False).psnr:.3f}")]
     for path in args.weights:
-        model = ESPCN(args.scale).eval()
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        score = score_sr(pairs, args.scale, luma_upscaler(model, torch.device("cpu")), with_ssim=False)
+        score = score_sr(pairs, args.scale, espcn_upscaler(path, args.scale), with_ssim=False)
         rows.append((str(path), f"{score.psnr:.3f}"))
     print(f"held-out tenth of T91 + BSD200: {len(pairs)} pairs, x{args.scale}, {args.degradation}"
           + (f" (seed {args.seed})" if args.degradation == "camera" else ""))

@@ -22,10 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
-from train_sr import luma_upscaler  # noqa: E402
+from train_sr import espcn_upscaler  # noqa: E402
 from vidclear.evaluation.legibility import check_ocr, degraded_samples, score, upscaled  # noqa: E402
 from vidclear.evaluation.matlab_resize import imresize  # noqa: E402
-from vidclear.models.espcn import ESPCN  # noqa: E402
 from vidclear.table import print_columns  # noqa: E402
 
 
@@ -43,9 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.strings} strings, seed {args.seed}, x{args.scale}, {args.degradation}; {check_ocr()}")
     methods = {"bicubic": lambda y: imresize(y, args.scale)}
     for path in args.weights:
-        model = ESPCN(args.scale).eval()
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        methods[str(path)] = luma_upscaler(model, torch.device("cpu"))
+        methods[str(path)] = espcn_upscaler(path, args.scale)
     rows = []
     for name, fn in methods.items():
         result = score(samples, upscaled(samples, fn))

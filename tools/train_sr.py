@@ -36,7 +36,7 @@ from vidclear.evaluation.degrade import CameraModel, camera_degrade  # noqa: E40
 from vidclear.evaluation.legibility import CAP_HEIGHT_EM  # noqa: E402
 from vidclear.evaluation.matlab_resize import imresize  # noqa: E402
 from vidclear.evaluation.metrics import modcrop  # noqa: E402
-from vidclear.evaluation.sr import list_images, load_pairs, make_pair, read_rgb, score_sr  # noqa: E402
+from vidclear.evaluation.sr import load_pairs, make_pair, read_rgb, score_sr  # noqa: E402
 from vidclear.models.espcn import ESPCN  # noqa: E402
 from vidclear.models.srcnn import SRCNN  # noqa: E402
 from vidclear.shared_data import SHARED_DATA  # noqa: E402
@@ -48,7 +48,7 @@ from vidclear.training.loop import (  # noqa: E402
     prepare_run,
     save_checkpoint,
     split_tenth,
-    training_folders,
+    training_images,
 )
 from vidclear.training.reparam import expand, fold  # noqa: E402
 
@@ -193,6 +193,13 @@ def luma_upscaler(model: torch.nn.Module, device: torch.device):
     return run
 
 
+def espcn_upscaler(path: Path, scale: int):
+    """A luma upscaler of a plain ESPCN weight file (what train_sr.py writes), on the CPU."""
+    model = ESPCN(scale).eval()
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return luma_upscaler(model, torch.device("cpu"))
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -226,8 +233,7 @@ def main(argv: list[str] | None = None) -> int:
 
     device, ckpt_path = prepare_run(args)
 
-    folders = training_folders("train_sr", args.data, "set5")
-    paths = [p for f in folders for p in list_images(f)]
+    paths = training_images("train_sr", args.data, "set5")
     if args.hold_out_tenth:
         paths = split_tenth(paths)[0]
     sampler = PatchSampler(paths, args.scale, args.patch, args.noise, args.seed, args.rotate, args.degradation,

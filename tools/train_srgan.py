@@ -40,7 +40,6 @@ sys.path.insert(0, str(ROOT))
 
 from train_sr import PatchSampler  # noqa: E402
 
-from vidclear.evaluation.sr import list_images  # noqa: E402
 from vidclear.models.srgan import SRGANGenerator  # noqa: E402
 from vidclear.shared_data import SHARED_DATA  # noqa: E402
 from vidclear.training.gan import (  # noqa: E402
@@ -48,7 +47,7 @@ from vidclear.training.gan import (  # noqa: E402
     discriminator_loss,
     generator_losses,
 )
-from vidclear.training.loop import Optimisation, add_run_arguments, prepare_run, training_folders  # noqa: E402
+from vidclear.training.loop import Optimisation, add_run_arguments, prepare_run, training_images  # noqa: E402
 from vidclear.training.whole_images import save_best  # noqa: E402
 
 
@@ -82,10 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     device, _ = prepare_run(args)
-    folders = training_folders("train_srgan", args.data)
     t0 = time.time()
-    paths = [p for f in folders for p in list_images(f)]
-    sampler = PatchSampler(paths, args.scale, args.patch, 0.0, args.seed, 0.0, "camera", args.variants, args.text_images, tuple(args.text_heights))
+    sampler = PatchSampler(training_images("train_srgan", args.data), args.scale, args.patch, 0.0, args.seed, 0.0, "camera", args.variants, args.text_images, tuple(args.text_heights))
     val_sampler = sampler.hold_out(50, args.seed + 99)
     val = [tuple(t.to(device) for t in val_sampler.batch(16)) for _ in range(max(1, args.held_out // 16))]
     print(f"train_srgan: {len(sampler.pairs)} training images, {len(val_sampler.pairs)} held out, made in "

@@ -118,6 +118,13 @@ def training_folders(tool: str, data: Path, *extra: str) -> list[Path]:
     return folders
 
 
+def training_images(tool: str, data: Path, *extra: str) -> list[Path]:
+    """Every image of ``training_folders``, T91 first, each folder in sorted order."""
+    from ..evaluation.sr import list_images
+
+    return [p for f in training_folders(tool, data, *extra) for p in list_images(f)]
+
+
 def split_tenth(items: list) -> tuple[list, list]:
     """The training images and the held-out tenth (every 10th, in sorted order): the split every tool that
     compares weights on held-out training images uses (whole_images, tools/sr_heldout.py)."""
