@@ -33,7 +33,7 @@ from vidclear.evaluation.lowlight import read_rgb_color  # noqa: E402
 from vidclear.evaluation.sr import list_images  # noqa: E402
 from vidclear.models.denoise import AttentionUNetDenoiser  # noqa: E402
 from vidclear.shared_data import SHARED_DATA  # noqa: E402
-from vidclear.training.loop import Optimisation, add_run_arguments, prepare_run, training_folders  # noqa: E402
+from vidclear.training.loop import Optimisation, add_run_arguments, due, prepare_run, training_folders  # noqa: E402
 from vidclear.training.whole_images import psnr, save_best  # noqa: E402
 
 DATA = SHARED_DATA / "sr"
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         loss = F.l1_loss(model(x.to(device)), y.to(device))
         optim.step(loss)
         running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
-        if step % args.val_every == 0 or step == args.steps:
+        if due(step, args.val_every, args.steps):
             score = held_out_psnr(model, val)
             if score > best:
                 best, best_step = score, step

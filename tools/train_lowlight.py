@@ -41,6 +41,7 @@ from vidclear.training.losses import L1SSIMLoss  # noqa: E402
 from vidclear.training.loop import (  # noqa: E402
     Optimisation,
     add_run_arguments,
+    due,
     load_checkpoint,
     prepare_run,
     save_checkpoint,
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         model.load_state_dict(torch.load(args.init, map_location=device, weights_only=True))
         print(f"train_lowlight: starting from {args.init}", flush=True)
     optim = Optimisation(torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4), args.steps, device)
-    criterion = L1SSIMLoss(3, args.ssim_weight).to(device)
+    criterion = L1SSIMLoss(args.ssim_weight).to(device)
     step = 0
     if args.resume and ckpt_path.exists():
         step, rng = load_checkpoint(ckpt_path, model, optim, device)
@@ -129,10 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         optim.step(loss)
         step += 1
         running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
-        if step % args.ckpt_every == 0 or step == args.steps:
+        if due(step, args.ckpt_every, args.steps):
             save_checkpoint(ckpt_path, model, optim, step,
                             {"patches": patches.rng.bit_generator.state, "degrade": gen.get_state()})
-        if step % report_every == 0 or step == args.steps:
+        if due(step, report_every, args.steps):
             line = f"step {step}/{args.steps}  loss {running:.4f}  lr {optim.lr:.2e}  "
             if val is not None:
                 model.eval()

@@ -44,6 +44,7 @@ from vidclear.training.losses import L1SSIMLoss  # noqa: E402
 from vidclear.training.loop import (  # noqa: E402
     Optimisation,
     add_run_arguments,
+    due,
     load_checkpoint,
     prepare_run,
     save_checkpoint,
@@ -260,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
               f"folded to {sum(p.numel() for p in fold(model).parameters() if p.requires_grad)} for --out", flush=True)
     optim = Optimisation(torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=args.lr),
                          args.steps, device)
-    criterion = L1SSIMLoss(1, args.ssim_weight).to(device)
+    criterion = L1SSIMLoss(args.ssim_weight).to(device)
     step = 0
     if args.resume and ckpt_path.exists():
         step, rng = load_checkpoint(ckpt_path, model, optim, device)
@@ -278,9 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         optim.step(loss)
         step += 1
         running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
-        if step % args.ckpt_every == 0 or step == args.steps:
+        if due(step, args.ckpt_every, args.steps):
             save_checkpoint(ckpt_path, model, optim, step, {"sampler": sampler.rng.bit_generator.state})
-        if step % args.val_every == 0 or step == args.steps:
+        if due(step, args.val_every, args.steps):
             model.eval()
             val = score_sr(val_pairs, args.scale, luma_upscaler(model, device), with_ssim=False)
             model.train()

@@ -47,7 +47,7 @@ from vidclear.training.gan import (  # noqa: E402
     discriminator_loss,
     generator_losses,
 )
-from vidclear.training.loop import Optimisation, add_run_arguments, prepare_run, training_images  # noqa: E402
+from vidclear.training.loop import Optimisation, add_run_arguments, due, prepare_run, training_images  # noqa: E402
 from vidclear.training.whole_images import save_best  # noqa: E402
 
 
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             parts += f"  feature {feat.item():.4f}  adv {adv.item():.3f}  disc {d_loss.item():.3f}"
         else:
             g_opt.step(loss)
-        if step % args.val_every == 0 or step == args.steps:
+        if due(step, args.val_every, args.steps):
             score = held_out_psnr(gen, val)
             print(f"step {step}/{args.steps}  {parts}  held-out PSNR {score:.3f} dB  "
                   f"{step / (time.time() - t0):.2f} steps/s", flush=True)

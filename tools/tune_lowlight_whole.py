@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from vidclear.models.lowlight import LowLightNet  # noqa: E402
 from vidclear.training.degrade import DegradeRanges, degrade  # noqa: E402
-from vidclear.training.loop import add_deterministic_argument, seed_everything  # noqa: E402
+from vidclear.training.loop import add_deterministic_argument, due, seed_everything, steps_between  # noqa: E402
 from vidclear.training.whole_images import (  # noqa: E402
     add_size_argument,
     add_whole_image_arguments,
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--ema", type=float, default=0.0,
                     help="also score an exponential moving average of the weights with this decay (0: off)")
-    ap.add_argument("--val-every", type=int, default=100)
+    ap.add_argument("--val-every", type=steps_between, default=100, help="0: at the end only")
     ap.add_argument("--device", default="cpu", help="where the network runs: cpu or cuda")
     ap.add_argument("--max-seconds", type=float, default=0.0,
                     help="stop after this long, keeping the best weights so far (0: no limit)")
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                 for k, v in model.state_dict().items():
                     ema[k].lerp_(v, 1 - args.ema) if v.is_floating_point() else ema[k].copy_(v)
         out_of_time = bool(args.max_seconds) and time.time() - t0 > args.max_seconds
-        if step % args.val_every == 0 or step == args.steps or out_of_time:
+        if due(step, args.val_every, args.steps) or out_of_time:
             line = f"step {step}/{args.steps}  train PSNR {-loss.item():.2f}"
             for label, state in (("held-out PSNR", model.state_dict()), ("EMA", ema)):
                 if state is None:

@@ -94,14 +94,31 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optim: Optimisation, dev
     return state["step"], state["rng"]
 
 
+def steps_between(text: str) -> int:
+    """argparse type of --ckpt-every / --val-every: a whole number of steps, 0 for "only at the end"."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of steps: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (only at the end) or more, got {value}")
+    return value
+
+
+def due(step: int, every: int, last: int) -> bool:
+    """Whether a periodic task (a checkpoint, a validation) runs at ``step``: every ``every`` steps and at the
+    ``last``; ``every`` 0 means at the last only."""
+    return step == last or (every > 0 and step % every == 0)
+
+
 def add_run_arguments(ap: argparse.ArgumentParser, ckpt_every: int) -> None:
     """The options every training tool takes: seeding, device, checkpoints, stages, output."""
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--work-dir", type=Path, default=None, help="checkpoints (default: next to --out)")
-    ap.add_argument("--ckpt-every", type=int, default=ckpt_every)
-    ap.add_argument("--val-every", type=int, default=1000)
+    ap.add_argument("--ckpt-every", type=steps_between, default=ckpt_every, help="0: at the end only")
+    ap.add_argument("--val-every", type=steps_between, default=1000, help="0: at the end only")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", type=Path, help="start from these weights (a second, fine-tuning stage)")
     ap.add_argument("--out", type=Path, required=True)

@@ -1,4 +1,10 @@
-"""L1 + SSIM training loss (SSIM with the 11x11 Gaussian window that evaluation uses)."""
+"""L1 + SSIM training loss (SSIM with the 11x11 Gaussian window that evaluation uses).
+
+The Gaussian window is separable, so SSIM's five local means (a, b, a², b², ab)
+are taken as one row pass and one column pass over the five maps stacked:
+22 multiply-adds a pixel instead of 121, the same values to float rounding.
+On one CPU thread that made an SSIM-weighted ESPCN step about four times faster.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +12,21 @@ import torch
 import torch.nn.functional as F
 
 
-def gaussian_window(channels: int, size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+def gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    """The normalised 1-D Gaussian whose outer product is SSIM's window."""
     g = torch.exp(-((torch.arange(size, dtype=torch.float32) - size // 2) ** 2) / (2 * sigma**2))
-    g = g / g.sum()
-    return (g[:, None] * g[None, :]).expand(channels, 1, size, size).contiguous()
+    return g / g.sum()
 
 
 def ssim(a: torch.Tensor, b: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
-    """Mean SSIM of images in [0, 1], per channel (window from gaussian_window)."""
-    c = a.shape[1]
+    """Mean SSIM of images in [0, 1], valid region, over channels (window from gaussian_window)."""
     c1, c2 = 0.01**2, 0.03**2
-    mu_a, mu_b = F.conv2d(a, window, groups=c), F.conv2d(b, window, groups=c)
-    var_a = F.conv2d(a * a, window, groups=c) - mu_a**2
-    var_b = F.conv2d(b * b, window, groups=c) - mu_b**2
-    cov = F.conv2d(a * b, window, groups=c) - mu_a * mu_b
+    maps = torch.cat([a, b, a * a, b * b, a * b], 1)
+    k, n = maps.shape[1], window.numel()
+    maps = F.conv2d(maps, window.view(1, 1, 1, n).expand(k, 1, 1, n), groups=k)
+    maps = F.conv2d(maps, window.view(1, 1, n, 1).expand(k, 1, n, 1), groups=k)
+    mu_a, mu_b, aa, bb, ab = maps.chunk(5, 1)
+    var_a, var_b, cov = aa - mu_a**2, bb - mu_b**2, ab - mu_a * mu_b
     s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
     return s.mean()
 
@@ -27,10 +34,10 @@ def ssim(a: torch.Tensor, b: torch.Tensor, window: torch.Tensor) -> torch.Tensor
 class L1SSIMLoss(torch.nn.Module):
     """L1 + w * (1 - SSIM)."""
 
-    def __init__(self, channels: int, ssim_weight: float) -> None:
+    def __init__(self, ssim_weight: float) -> None:
         super().__init__()
         self.ssim_weight = ssim_weight
-        self.register_buffer("window", gaussian_window(channels))
+        self.register_buffer("window", gaussian_window())
 
     def forward(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         loss = F.l1_loss(out, target)
