@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
     seed_everything(args.seed, args.threads)
     t0 = time.time()
-    train_imgs, val_imgs = whole_images(args.data)
+    train_imgs, val_imgs = whole_images("fit_brightness_head", args.data)
 
     model = LowLightNet()
     load_trunk(model, args.init)

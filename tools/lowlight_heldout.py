@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     seed_everything(args.seed, args.threads)
 
-    _, held_out = whole_images(args.data)
+    _, held_out = whole_images("lowlight_heldout", args.data)
     models = {}
     for path in args.weights:
         models[path] = LowLightNet().eval()

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
     seed_everything(args.seed, args.threads, args.deterministic)
     t0 = time.time()
-    train_imgs, val_imgs = whole_images(args.data)
+    train_imgs, val_imgs = whole_images("tune_lowlight_whole", args.data)
     train = [at_size(im, args.size) for im in train_imgs]
     ranges = DegradeRanges()
     gen = torch.Generator().manual_seed(args.seed)

@@ -26,16 +26,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..evaluation.lowlight import read_rgb_float
-from ..evaluation.sr import list_images
 from ..shared_data import SHARED_DATA
 from .degrade import DegradeRanges, degrade
-from .loop import split_tenth
+from .loop import split_tenth, training_images
 
 
-def whole_images(data: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """T91 + BSD200 as float RGB: the training images, and the held-out tenth (every 10th, sorted)."""
-    paths = [p for f in ("train_t91", "train_bsd200") for p in list_images(data / "sr" / f)]
-    return split_tenth([read_rgb_float(p) for p in paths])
+def whole_images(tool: str, data: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """T91 + BSD200 as float RGB: the training images, and the held-out tenth (every 10th, sorted). A missing
+    folder ends ``tool`` with one line naming it."""
+    return split_tenth([read_rgb_float(p) for p in training_images(tool, data / "sr")])
 
 
 SIZES = ("half", "full")
