@@ -3,7 +3,7 @@
 The Gaussian window is separable, so SSIM's five local means (a, b, a², b², ab)
 are taken as one row pass and one column pass over the five maps stacked:
 22 multiply-adds a pixel instead of 121, the same values to float rounding.
-On one CPU thread that made an SSIM-weighted ESPCN step about four times faster.
+On one CPU thread, beside a second run, an x3 ESPCN step with the SSIM term went from 4.0 to 14.2 a second.
 """
 
 from __future__ import annotations
