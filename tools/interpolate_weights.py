@@ -29,6 +29,7 @@ def main() -> int:
     b = torch.load(args.b, map_location="cpu", weights_only=True)
     if a.keys() != b.keys() or any(a[k].shape != b[k].shape for k in a):
         raise SystemExit("interpolate_weights: the two files are not the same architecture")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({k: args.alpha * a[k] + (1 - args.alpha) * b[k] for k in a}, args.out)
     print(json.dumps({"weights": str(args.out), "sha256": hashlib.sha256(args.out.read_bytes()).hexdigest()}))
     return 0
