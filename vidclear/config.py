@@ -91,6 +91,12 @@ class LiveConfig(Section):
     probe_size: str = Field("704x576", pattern=r"^[1-9][0-9]*x[1-9][0-9]*$",
                             description="frame size (WxH) serve times each camera model on")
 
+    @property
+    def probe_hw(self) -> tuple[int, int]:
+        """``probe_size`` as (height, width), the order arrays take."""
+        width, height = (int(v) for v in self.probe_size.split("x"))
+        return height, width
+
 
 class TensorRTConfig(Section):
     min: Optional[str] = Field(None, description="smallest frame HxW the engine accepts (default: the input's)")

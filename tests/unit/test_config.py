@@ -78,3 +78,10 @@ def test_shipped_presets_load(preset):
 def test_bare_yaml_on_off_mean_the_modes(tmp_path):
     assert load_config(write(tmp_path, "lowlight:\n  mode: off\n")).lowlight.mode == "off"
     assert load_config(write(tmp_path, "lowlight:\n  mode: on\n")).lowlight.mode == "on"
+
+
+def test_probe_size_is_width_by_height_and_probe_hw_gives_arrays_their_order():
+    cfg = Config.model_validate({"live": {"probe_size": "704x576"}})
+    assert cfg.live.probe_hw == (576, 704)
+    with pytest.raises(Exception, match="probe_size"):
+        Config.model_validate({"live": {"probe_size": "704 by 576"}})

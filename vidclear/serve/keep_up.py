@@ -22,7 +22,6 @@ import numpy as np
 from ..backends.base import median_infer_seconds
 from ..engine.service import InferenceService
 from ..errors import ConfigError
-from ..export.tensorrt_build import parse_hw
 from ..models.registry import get_model
 from .config import ServeConfig
 
@@ -45,8 +44,7 @@ def check_models_keep_up(cfg: ServeConfig, service: InferenceService) -> None:
     """Refuse (ConfigError) a camera model that cannot infer ``live.min_fps`` frames a second here."""
     if cfg.live.min_fps <= 0:
         return
-    width, height = parse_hw(cfg.live.probe_size)  # probe_size is WIDTHxHEIGHT, as camera sizes are said
-    size = (height, width)
+    size = cfg.live.probe_hw
     for name in sorted({camera.model or cfg.model for camera in cfg.cameras}):
         fps = frames_per_second(service, name, size)
         log.info("model '%s': %.1f frames/s at %s on %s/%s", name, fps, cfg.live.probe_size,
