@@ -30,10 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from vidclear.evaluation.noise import NoiseModel, add_camera_noise  # noqa: E402
 from vidclear.evaluation.lowlight import read_rgb_color  # noqa: E402
-from vidclear.evaluation.sr import list_images  # noqa: E402
 from vidclear.models.denoise import AttentionUNetDenoiser  # noqa: E402
 from vidclear.shared_data import SHARED_DATA  # noqa: E402
-from vidclear.training.loop import Optimisation, add_run_arguments, due, prepare_run, training_folders  # noqa: E402
+from vidclear.training.loop import Optimisation, add_run_arguments, due, prepare_run, training_images  # noqa: E402
 from vidclear.training.whole_images import psnr, save_best  # noqa: E402
 
 DATA = SHARED_DATA / "sr"
@@ -110,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     device, _ = prepare_run(args)
-    folders = training_folders("train_denoise", args.data)
-    paths = [p for f in folders for p in list_images(f)]
+    paths = training_images("train_denoise", args.data)
     train_paths, val_paths = paths[:-args.held_out], paths[-args.held_out:]
     rng = np.random.default_rng(args.seed)
     t0 = time.time()

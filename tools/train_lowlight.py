@@ -32,7 +32,6 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vidclear.evaluation.sr import list_images  # noqa: E402
 from vidclear.evaluation.lowlight import load_lowlight_pairs, read_rgb_float, score_lowlight  # noqa: E402
 from vidclear.models.lowlight import LowLightNet  # noqa: E402
 from vidclear.training.degrade import DegradeRanges, degrade  # noqa: E402
@@ -45,15 +44,16 @@ from vidclear.training.loop import (  # noqa: E402
     load_checkpoint,
     prepare_run,
     save_checkpoint,
+    training_images,
 )
 
 
 class CleanPatches:
-    def __init__(self, folders: list[Path], patch: int, seed: int, brightness: float = 0.2) -> None:
+    def __init__(self, paths: list[Path], patch: int, seed: int, brightness: float = 0.2) -> None:
         self.patch = patch
         self.brightness = brightness
         self.rng = np.random.default_rng(seed)
-        self.images = [read_rgb_float(p) for f in folders for p in list_images(f)]
+        self.images = [read_rgb_float(p) for p in paths]
         self.images = [im for im in self.images if min(im.shape[:2]) >= patch]
         areas = np.array([im.shape[0] * im.shape[1] for im in self.images], np.float64)
         self.weights = areas / areas.sum()
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     device, ckpt_path = prepare_run(args)
     gen = torch.Generator(device).manual_seed(args.seed)  # beside the patches: on CUDA they are darkened there
 
-    patches = CleanPatches([args.data / "sr" / "train_t91", args.data / "sr" / "train_bsd200"], args.patch, args.seed, args.brightness)
+    patches = CleanPatches(training_images("train_lowlight", args.data / "sr"), args.patch, args.seed, args.brightness)
     val = load_lowlight_pairs(args.data / "lowlight" / "synthetic_set14") if args.val_every else None
     ranges = DegradeRanges()
     print(f"train_lowlight: {len(patches.images)} training images, ranges {ranges}, device {device}", flush=True)
