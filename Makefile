@@ -10,9 +10,11 @@ DEMO_OUT ?= demo/pets2009_x2.mp4
 .PHONY: install demo test bench live-deps clean
 
 # Debian packages the tests need: the live tests' RTSP servers (GStreamer gst-rtsp-server under
-# /usr/bin/python3), and the OCR engine and font of the legibility benchmark (Tesseract 5, DejaVu).
+# /usr/bin/python3), the OCR engine and font of the legibility benchmark (Tesseract 5, DejaVu), and the
+# other DejaVu faces train_sr.py draws its training text in (fonts-dejavu-extra: the condensed one).
 LIVE_DEBS := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-plugins-base \
-	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad tesseract-ocr tesseract-ocr-eng fonts-dejavu-core
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad tesseract-ocr tesseract-ocr-eng fonts-dejavu-core \
+	fonts-dejavu-extra
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,11 +43,12 @@ bench: install
 
 live-deps:
 	@/usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')" 2>/dev/null && \
-	command -v tesseract >/dev/null && test -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf || \
+	command -v tesseract >/dev/null && test -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf && \
+	test -f /usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf || \
 	if [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(LIVE_DEBS); \
 	else \
-		echo "make: the tests need GStreamer's RTSP server and Tesseract: run 'sudo make live-deps' once, then 'make test' again"; \
+		echo "make: the tests need GStreamer's RTSP server, Tesseract and the DejaVu fonts: run 'sudo make live-deps' once, then 'make test' again"; \
 		exit 2; \
 	fi
 

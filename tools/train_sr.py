@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vidclear.evaluation.degrade import CameraModel, camera_degrade  # noqa: E402
-from vidclear.evaluation.legibility import CAP_HEIGHT_EM  # noqa: E402
+from vidclear.evaluation.legibility import CAP_HEIGHT_EM, FONT  # noqa: E402
 from vidclear.evaluation.matlab_resize import imresize  # noqa: E402
 from vidclear.evaluation.metrics import modcrop  # noqa: E402
 from vidclear.evaluation.sr import load_pairs, make_pair, read_rgb, score_sr  # noqa: E402
@@ -152,23 +152,38 @@ class PatchSampler:
         return lr_patch.astype(np.float32), np.clip(hr_patch, 0, 1).astype(np.float32)
 
 
-TEXT_FONTS = ("DejaVuSansMono-Bold.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSansCondensed-Bold.ttf",
-              "DejaVuSans.ttf")  # never the legibility benchmark's DejaVuSans-Bold
+# The training text's fonts and the Debian package of each: never the legibility benchmark's DejaVuSans-Bold.
+# Their order is part of the seeded draw: the cards' commands give the same text only in this order.
+TEXT_FONTS = {"DejaVuSansMono-Bold.ttf": "fonts-dejavu-core", "DejaVuSerif-Bold.ttf": "fonts-dejavu-core",
+              "DejaVuSansCondensed-Bold.ttf": "fonts-dejavu-extra", "DejaVuSans.ttf": "fonts-dejavu-core"}
 
 
-def text_lines(count: int, scale: int, rng: np.random.Generator, heights: tuple[int, int] = (3, 14)
-               ) -> list[np.ndarray]:
+def text_fonts(folder: Path = FONT.parent) -> list[Path]:
+    """The training text's font files in ``folder``; a missing one ends the tool with one line naming its
+    package (the condensed face is not in fonts-dejavu-core, which the benchmark itself needs)."""
+    paths = [folder / name for name in TEXT_FONTS]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        packages = " ".join(sorted({TEXT_FONTS[p.name] for p in missing}))
+        print(f"train_sr: the training text needs {', '.join(str(p) for p in missing)}: apt-get install {packages}",
+              file=sys.stderr)
+        raise SystemExit(2)
+    return paths
+
+
+def text_lines(count: int, scale: int, rng: np.random.Generator, heights: tuple[int, int] = (3, 14),
+               folder: Path = FONT.parent) -> list[np.ndarray]:
     """Synthetic blocks of text lines (random letters and digits, other fonts than the benchmark's), cap
     heights in ``heights`` low-resolution pixels, either polarity: the small text cameras are asked to read.
     Each block holds lines enough to be at least 32 LR pixels tall, so patches can be cut from it."""
     from PIL import Image, ImageDraw, ImageFont
 
-    folder = Path("/usr/share/fonts/truetype/dejavu")
+    fonts = [str(p) for p in text_fonts(folder)] if count else []
     chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     out = []
     for _ in range(count):
         cap = int(rng.integers(heights[0], heights[1] + 1)) * scale
-        font = ImageFont.truetype(str(folder / rng.choice(TEXT_FONTS)), size=max(4, round(cap / CAP_HEIGHT_EM)))
+        font = ImageFont.truetype(rng.choice(fonts), size=max(4, round(cap / CAP_HEIGHT_EM)))
         fg, bg = (int(v) for v in rng.integers(0, 256, 2))
         if abs(fg - bg) < 60:
             fg, bg = 20, 230
@@ -235,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     device, ckpt_path = prepare_run(args)
 
     paths = training_images("train_sr", args.data, "set5")
+    if args.text_images:
+        text_fonts()  # before minutes of reading and coding images, not after
     if args.hold_out_tenth:
         paths = split_tenth(paths)[0]
     sampler = PatchSampler(paths, args.scale, args.patch, args.noise, args.seed, args.rotate, args.degradation,

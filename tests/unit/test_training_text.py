@@ -1,0 +1,45 @@
+"""The synthetic text train_sr.py adds for the -cctv models: seeded, tall enough to cut patches from, in
+video-range luma, never in the benchmark's font, and a missing font named with its Debian package."""
+
+import shutil
+import sys
+
+import numpy as np
+import pytest
+
+from media import REPO
+from vidclear.evaluation.legibility import FONT
+
+sys.path.insert(0, str(REPO))
+from tools.train_sr import TEXT_FONTS, text_fonts, text_lines  # noqa: E402
+
+
+def test_text_blocks_are_seeded_tall_enough_and_in_video_range():
+    blocks = text_lines(12, 3, np.random.default_rng(5), (3, 9))
+    again = text_lines(12, 3, np.random.default_rng(5), (3, 9))
+    assert len(blocks) == 12
+    assert all(np.array_equal(a, b) for a, b in zip(blocks, again, strict=True))
+    for block in blocks:
+        assert block.shape[0] >= 40 * 3, "at least 40 LR rows, so 32-pixel patches fit"
+        assert 16 <= block.min() < block.max() <= 235
+    # either polarity: some blocks are mostly light (dark text), some mostly dark
+    light = [float(np.median(b)) > 125.5 for b in blocks]
+    assert any(light) and not all(light)
+
+
+def test_the_benchmark_font_is_never_a_training_font():
+    assert FONT.name not in TEXT_FONTS
+    assert [p.name for p in text_fonts()] == list(TEXT_FONTS)
+
+
+def test_a_missing_font_stops_with_one_line_naming_its_package(tmp_path, capsys):
+    for name in TEXT_FONTS:
+        if TEXT_FONTS[name] == "fonts-dejavu-core":
+            shutil.copy(FONT.parent / name, tmp_path / name)
+    with pytest.raises(SystemExit) as stop:
+        text_lines(3, 2, np.random.default_rng(0), (3, 5), folder=tmp_path)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"train_sr: the training text needs {tmp_path / 'DejaVuSansCondensed-Bold.ttf'}: "
+                   "apt-get install fonts-dejavu-extra")
+    assert text_lines(0, 2, np.random.default_rng(0), folder=tmp_path) == [], "no text asked for, no font needed"
