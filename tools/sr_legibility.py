@@ -16,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--degradation", choices=("clean", "camera"), default="camera")
     ap.add_argument("--strings", type=int, default=240)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--output-mean", action="store_true",
+                    help="also read the mean of all the weights' outputs (an ensemble: what averaging could give)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
 
@@ -43,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     methods = {"bicubic": lambda y: imresize(y, args.scale)}
     for path in args.weights:
         methods[str(path)] = espcn_upscaler(path, args.scale)
+    if args.output_mean:
+        each = [methods[str(path)] for path in args.weights]
+        methods["mean of the outputs"] = lambda y: np.mean([fn(y) for fn in each], axis=0)
     rows = []
     for name, fn in methods.items():
         result = score(samples, upscaled(samples, fn))
