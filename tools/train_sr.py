@@ -232,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--patch", type=int, default=24, help="low-resolution patch size")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--ssim-weight", type=float, default=0.0, help="loss = L1 + w * (1 - SSIM)")
+    ap.add_argument("--ssim-sigma", type=float, default=1.5,
+                    help="the SSIM window's Gaussian sigma, HR pixels (1.5: evaluation's 11x11 window)")
     ap.add_argument("--noise", type=float, default=0.0, help="max Gaussian noise sigma added to LR inputs")
     ap.add_argument("--rotate", type=float, default=0.0, help="turn half the patches by up to +- this many degrees")
     ap.add_argument("--degradation", choices=("clean", "camera"), default="clean",
@@ -278,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
               f"folded to {sum(p.numel() for p in fold(model).parameters() if p.requires_grad)} for --out", flush=True)
     optim = Optimisation(torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=args.lr),
                          args.steps, device)
-    criterion = L1SSIMLoss(args.ssim_weight).to(device)
+    criterion = L1SSIMLoss(args.ssim_weight, args.ssim_sigma).to(device)
     step = 0
     if args.resume and ckpt_path.exists():
         step, rng = load_checkpoint(ckpt_path, model, optim, device)

@@ -50,3 +50,14 @@ def test_loss_is_l1_without_ssim_weight_and_adds_it_with_one() -> None:
     assert loss.item() == pytest.approx(l1 + 0.3 * (1 - s), rel=1e-6)
     loss.backward()
     assert out.grad is not None and float(out.grad.abs().sum()) > 0
+
+
+def test_the_window_sigma_sets_its_size_and_the_default_is_evaluations() -> None:
+    assert torch.equal(L1SSIMLoss(0.3).window, gaussian_window(11, 1.5))
+    fine = L1SSIMLoss(0.3, sigma=0.75)
+    assert fine.window.numel() == 7 and torch.equal(fine.window, gaussian_window(7, 0.75))
+    a, b = _pair(1, seed=7)
+    out, target = _torch(a), _torch(b)
+    l1 = F.l1_loss(out, target).item()
+    assert fine(out, target).item() == pytest.approx(l1 + 0.3 * (1 - ssim(out, target, fine.window).item()), rel=1e-6)
+    assert fine(out, target).item() != pytest.approx(L1SSIMLoss(0.3)(out, target).item(), rel=1e-4)
