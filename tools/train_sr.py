@@ -40,7 +40,7 @@ from vidclear.evaluation.sr import load_pairs, make_pair, read_rgb, score_sr  # 
 from vidclear.models.espcn import ESPCN  # noqa: E402
 from vidclear.models.srcnn import SRCNN  # noqa: E402
 from vidclear.shared_data import SHARED_DATA  # noqa: E402
-from vidclear.training.losses import L1SSIMLoss  # noqa: E402
+from vidclear.training.losses import InkLoss, L1SSIMLoss  # noqa: E402
 from vidclear.training.loop import (  # noqa: E402
     Optimisation,
     add_run_arguments,
@@ -68,12 +68,14 @@ class PatchSampler:
 
     def __init__(self, paths: list[Path], scale: int, patch: int, noise: float, seed: int,
                  rotate: float = 0.0, degradation: str = "clean", variants: int = 3, text_images: int = 0,
-                 text_heights: tuple[int, int] = (3, 14)) -> None:
+                 text_heights: tuple[int, int] = (3, 14), text_plates: float = 0.0, more_fonts: bool = False) -> None:
         self.scale, self.patch, self.noise, self.rotate = scale, patch, noise, rotate
         self.rng = np.random.default_rng(seed)
         self.pairs = []
         pairs = [make_pair(read_rgb(path), scale, path.stem) for path in paths]
-        texts = [modcrop(t, scale) for t in text_lines(text_images, scale, np.random.default_rng(seed + 1), text_heights)]
+        blocks = text_lines(text_images, scale, np.random.default_rng(seed + 1), text_heights, plates=text_plates,
+                            more_fonts=more_fonts)
+        texts = [modcrop(t, scale) for t in blocks]
         hrs = [pair.hr_y for pair in pairs] + texts
         if degradation == "clean":  # the protocol's LR, as make_pair made it for the shipped clean models
             lrs = [[pair.lr_y for pair in pairs] + [imresize(t, 1 / scale) for t in texts]]
@@ -158,32 +160,76 @@ TEXT_FONTS = {"DejaVuSansMono-Bold.ttf": "fonts-dejavu-core", "DejaVuSerif-Bold.
               "DejaVuSansCondensed-Bold.ttf": "fonts-dejavu-extra", "DejaVuSans.ttf": "fonts-dejavu-core"}
 
 
-def text_fonts(folder: Path = FONT.parent) -> list[Path]:
-    """The training text's font files in ``folder``; a missing one ends the tool with one line naming its
-    package (the condensed face is not in fonts-dejavu-core, which the benchmark itself needs)."""
-    paths = [folder / name for name in TEXT_FONTS]
-    missing = [p for p in paths if not p.is_file()]
+# --more-fonts adds two bold sans faces of other families (plates and signs are mostly bold sans), each with
+# its Debian package; still never the benchmark's face.
+MORE_TEXT_FONTS = {Path("/usr/share/fonts/truetype/liberation2/LiberationSans-Bold.ttf"): "fonts-liberation2",
+                   Path("/usr/share/fonts/truetype/freefont/FreeSansBold.ttf"): "fonts-freefont-ttf"}
+
+
+def text_fonts(folder: Path = FONT.parent, more: bool = False) -> list[Path]:
+    """The training text's font files (``TEXT_FONTS`` in ``folder``, then ``MORE_TEXT_FONTS`` if ``more``); a
+    missing one ends the tool with one line naming its package (the condensed face is not in
+    fonts-dejavu-core, which the benchmark itself needs)."""
+    packages = {folder / name: package for name, package in TEXT_FONTS.items()}
+    if more:
+        packages.update(MORE_TEXT_FONTS)
+    missing = [p for p in packages if not p.is_file()]
     if missing:
-        packages = " ".join(sorted({TEXT_FONTS[p.name] for p in missing}))
-        print(f"train_sr: the training text needs {', '.join(str(p) for p in missing)}: apt-get install {packages}",
+        names = " ".join(sorted({packages[p] for p in missing}))
+        print(f"train_sr: the training text needs {', '.join(str(p) for p in missing)}: apt-get install {names}",
               file=sys.stderr)
         raise SystemExit(2)
-    return paths
+    return list(packages)
+
+
+TEXT_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def plate_block(cap: int, font, min_h: int, rng: np.random.Generator) -> np.ndarray:
+    """Plates on a scene: dark strings of letters and digits on light plates with a dark border, the
+    way number plates and signs look, stacked until the block is at least ``min_h`` pixels tall."""
+    from PIL import Image, ImageDraw
+
+    plates: list = []
+    gap = max(2, cap // 2)
+    while sum(p.height + gap for p in plates) + gap < min_h:
+        text = "".join(rng.choice(list(TEXT_CHARS)) for _ in range(int(rng.integers(3, 6))))
+        text += " " + "".join(rng.choice(list(TEXT_CHARS)) for _ in range(int(rng.integers(2, 5))))
+        left, top, right, bottom = font.getbbox(text)
+        pad = max(2, round(cap * rng.uniform(0.4, 0.8)))
+        plate = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), int(rng.integers(170, 246)))
+        draw = ImageDraw.Draw(plate)
+        draw.rectangle([0, 0, plate.width - 1, plate.height - 1], outline=int(rng.integers(0, 90)),
+                       width=max(1, cap // 10))
+        draw.text((pad - left, pad - top), text, fill=int(rng.integers(0, 80)), font=font)
+        plates.append(plate)
+    width = max(max(p.width for p in plates) + 2 * gap, min_h)
+    img = Image.new("L", (width, sum(p.height + gap for p in plates) + gap), int(rng.integers(0, 256)))
+    y = gap
+    for p in plates:
+        img.paste(p, (int(rng.integers(0, width - p.width + 1)), y))
+        y += p.height + gap
+    return np.asarray(img)
 
 
 def text_lines(count: int, scale: int, rng: np.random.Generator, heights: tuple[int, int] = (3, 14),
-               folder: Path = FONT.parent) -> list[np.ndarray]:
+               folder: Path = FONT.parent, plates: float = 0.0, more_fonts: bool = False) -> list[np.ndarray]:
     """Synthetic blocks of text lines (random letters and digits, other fonts than the benchmark's), cap
     heights in ``heights`` low-resolution pixels, either polarity: the small text cameras are asked to read.
-    Each block holds lines enough to be at least 32 LR pixels tall, so patches can be cut from it."""
+    Each block holds lines enough to be at least 32 LR pixels tall, so patches can be cut from it.
+    A share ``plates`` of the blocks are plates instead (``plate_block``); at 0 no draw is spent on that
+    choice, so the blocks are those the cards' commands were trained on."""
     from PIL import Image, ImageDraw, ImageFont
 
-    fonts = [str(p) for p in text_fonts(folder)] if count else []
-    chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    fonts = [str(p) for p in text_fonts(folder, more_fonts)] if count else []
+    chars = TEXT_CHARS
     out = []
     for _ in range(count):
         cap = int(rng.integers(heights[0], heights[1] + 1)) * scale
         font = ImageFont.truetype(rng.choice(fonts), size=max(4, round(cap / CAP_HEIGHT_EM)))
+        if plates and rng.random() < plates:
+            out.append(plate_block(cap, font, 40 * scale, rng).astype(np.float64) * (219 / 255) + 16)
+            continue
         fg, bg = (int(v) for v in rng.integers(0, 256, 2))
         if abs(fg - bg) < 60:
             fg, bg = 20, 230
@@ -234,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ssim-weight", type=float, default=0.0, help="loss = L1 + w * (1 - SSIM)")
     ap.add_argument("--ssim-sigma", type=float, default=1.5,
                     help="the SSIM window's Gaussian sigma, HR pixels (1.5: evaluation's 11x11 window)")
+    ap.add_argument("--ink-weight", type=float, default=0.0,
+                    help="loss += w * InkLoss: which side of its surroundings each pixel falls, as OCR binarises")
     ap.add_argument("--noise", type=float, default=0.0, help="max Gaussian noise sigma added to LR inputs")
     ap.add_argument("--rotate", type=float, default=0.0, help="turn half the patches by up to +- this many degrees")
     ap.add_argument("--degradation", choices=("clean", "camera"), default="clean",
@@ -241,6 +289,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variants", type=int, default=3, help="camera: degraded copies of each image")
     ap.add_argument("--text-images", type=int, default=0, help="synthetic text lines added to the training images")
     ap.add_argument("--text-heights", type=int, nargs=2, default=(3, 14), help="their cap heights, LR pixels")
+    ap.add_argument("--text-plates", type=float, default=0.0,
+                    help="share of the text blocks drawn as bordered plates (dark on light) instead of lines")
+    ap.add_argument("--more-fonts", action="store_true",
+                    help="also draw the text in Liberation Sans Bold and FreeSans Bold (fonts-liberation2, "
+                         "fonts-freefont-ttf)")
     ap.add_argument("--expand", type=int, default=0,
                     help="train each convolution as a block this many times wider, folded back for --out")
     ap.add_argument("--hold-out-tenth", action="store_true",
@@ -253,11 +306,12 @@ def main(argv: list[str] | None = None) -> int:
 
     paths = training_images("train_sr", args.data, "set5")
     if args.text_images:
-        text_fonts()  # before minutes of reading and coding images, not after
+        text_fonts(more=args.more_fonts)  # before minutes of reading and coding images, not after
     if args.hold_out_tenth:
         paths = split_tenth(paths)[0]
     sampler = PatchSampler(paths, args.scale, args.patch, args.noise, args.seed, args.rotate, args.degradation,
-                           args.variants, args.text_images, tuple(args.text_heights))
+                           args.variants, args.text_images, tuple(args.text_heights), args.text_plates,
+                           args.more_fonts)
     val_pairs = load_pairs(args.data / "set5", args.scale)
     print(f"train_sr: {len(sampler.pairs)} training images, scale x{args.scale}, device {device}", flush=True)
 
@@ -281,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     optim = Optimisation(torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=args.lr),
                          args.steps, device)
     criterion = L1SSIMLoss(args.ssim_weight, args.ssim_sigma).to(device)
+    ink = InkLoss().to(device)
     step = 0
     if args.resume and ckpt_path.exists():
         step, rng = load_checkpoint(ckpt_path, model, optim, device)
@@ -295,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
         with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
             out = model(lr_b)
         loss = criterion(out.float(), hr_b)
+        if args.ink_weight:
+            loss = loss + args.ink_weight * ink(out.float(), hr_b)
         optim.step(loss)
         step += 1
         running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()

@@ -27,6 +27,17 @@ def test_text_blocks_are_seeded_tall_enough_and_in_video_range():
     assert any(light) and not all(light)
 
 
+def test_plate_blocks_are_bordered_light_plates_and_leave_the_line_draw_alone():
+    assert all(np.array_equal(a, b) for a, b in zip(text_lines(6, 3, np.random.default_rng(5), (3, 9), plates=0.0),
+                                                    text_lines(6, 3, np.random.default_rng(5), (3, 9)), strict=True))
+    plates = text_lines(8, 3, np.random.default_rng(5), (3, 9), plates=1.0)
+    for block in plates:
+        assert min(block.shape) >= 40 * 3, "32-pixel LR patches fit both ways"
+        assert 16 <= block.min() < block.max() <= 235
+        assert (block >= 170 * 219 / 255 + 16).mean() > 0.1, "light plates"
+        assert (block <= 80 * 219 / 255 + 16).any(), "dark text and borders on them"
+
+
 def test_the_benchmark_font_is_never_a_training_font():
     assert FONT.name not in TEXT_FONTS
     assert [p.name for p in text_fonts()] == list(TEXT_FONTS)
@@ -43,3 +54,21 @@ def test_a_missing_font_stops_with_one_line_naming_its_package(tmp_path, capsys)
     assert err == (f"train_sr: the training text needs {tmp_path / 'DejaVuSansCondensed-Bold.ttf'}: "
                    "apt-get install fonts-dejavu-extra")
     assert text_lines(0, 2, np.random.default_rng(0), folder=tmp_path) == [], "no text asked for, no font needed"
+
+
+def test_more_fonts_come_after_the_cards_fonts_and_a_missing_one_names_its_package(tmp_path, monkeypatch, capsys):
+    import tools.train_sr as train_sr
+
+    assert FONT not in train_sr.MORE_TEXT_FONTS and FONT.name not in {p.name for p in train_sr.MORE_TEXT_FONTS}
+    for name in TEXT_FONTS:
+        shutil.copy(FONT.parent / name, tmp_path / name)
+    present, absent = tmp_path / "Present-Bold.ttf", tmp_path / "Absent-Bold.ttf"
+    shutil.copy(FONT.parent / "DejaVuSansMono-Bold.ttf", present)
+    monkeypatch.setattr(train_sr, "MORE_TEXT_FONTS", {present: "fonts-present", absent: "fonts-absent"})
+    assert text_fonts(tmp_path) == [tmp_path / n for n in TEXT_FONTS], "without --more-fonts, the cards' fonts only"
+    with pytest.raises(SystemExit) as stop:
+        text_fonts(tmp_path, more=True)
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip() == f"train_sr: the training text needs {absent}: apt-get install fonts-absent"
+    monkeypatch.setattr(train_sr, "MORE_TEXT_FONTS", {present: "fonts-present"})
+    assert text_fonts(tmp_path, more=True) == [tmp_path / n for n in TEXT_FONTS] + [present]
