@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from vidclear.evaluation.metrics import ssim as eval_ssim
-from vidclear.training.losses import L1SSIMLoss, gaussian_window, ssim
+from vidclear.training.losses import InkLoss, L1SSIMLoss, gaussian_window, ssim
 
 
 def _pair(channels: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -61,3 +61,21 @@ def test_the_window_sigma_sets_its_size_and_the_default_is_evaluations() -> None
     l1 = F.l1_loss(out, target).item()
     assert fine(out, target).item() == pytest.approx(l1 + 0.3 * (1 - ssim(out, target, fine.window).item()), rel=1e-6)
     assert fine(out, target).item() != pytest.approx(L1SSIMLoss(0.3)(out, target).item(), rel=1e-4)
+
+
+def test_ink_loss_charges_pixels_on_the_wrong_side_and_ignores_flat_noise() -> None:
+    target = torch.full((1, 1, 48, 48), 0.8)
+    target[..., 20:28, 10:38] = 0.1  # a dark stroke on paper
+    ink = InkLoss(sigma=4.0, contrast=0.08)
+    assert ink(target, target).item() == 0.0
+    flat = torch.full((1, 1, 48, 48), 0.5)
+    noisy = flat + 0.03 * torch.randn(flat.shape, generator=torch.Generator().manual_seed(0))
+    assert ink(noisy, flat).item() == 0.0, "no pixel of a flat target is clearly ink or paper"
+    faded = target.clone()
+    faded[..., 20:28, 10:38] = 0.7  # the stroke nearly gone: still darker than paper, not by the margin
+    washed = torch.full_like(target, 0.8)  # the stroke gone
+    assert 0 < ink(faded, target).item() < ink(washed, target).item()
+    out = washed.clone().requires_grad_(True)
+    ink(out, target).backward()
+    assert out.grad[..., 24, 20].item() > 0, "descending the loss darkens the stroke"
+    assert out.grad[..., 5, 5].item() == 0.0, "paper already on its side costs nothing"
