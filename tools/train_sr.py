@@ -186,11 +186,11 @@ TEXT_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
 def plate_block(cap: int, font, min_h: int, rng: np.random.Generator) -> np.ndarray:
-    """Plates on a scene: dark strings of letters and digits on light plates with a dark border, the
-    way number plates and signs look, stacked until the block is at least ``min_h`` pixels tall."""
+    """Dark strings of letters and digits on light plates with a dark border, the way number plates and signs
+    look, stacked on a flat ground of random grey until the block is at least ``min_h`` pixels tall and wide."""
     from PIL import Image, ImageDraw
 
-    plates: list = []
+    plates: list[Image.Image] = []
     gap = max(2, cap // 2)
     while sum(p.height + gap for p in plates) + gap < min_h:
         text = "".join(rng.choice(list(TEXT_CHARS)) for _ in range(int(rng.integers(3, 6))))
@@ -305,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     device, ckpt_path = prepare_run(args)
 
     paths = training_images("train_sr", args.data, "set5")
+    if not 0 <= args.text_plates <= 1:
+        ap.error(f"--text-plates is a share of the text blocks, 0 to 1, not {args.text_plates}")
     if args.text_images:
         text_fonts(more=args.more_fonts)  # before minutes of reading and coding images, not after
     if args.hold_out_tenth:
