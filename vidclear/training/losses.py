@@ -18,14 +18,23 @@ def gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
     return g / g.sum()
 
 
+def window_for(sigma: float) -> torch.Tensor:
+    """The Gaussian of ``sigma`` spanning 3.5 sigma either side (sigma 1.5: evaluation's 11 taps)."""
+    return gaussian_window(2 * round(3.5 * sigma) + 1, sigma)
+
+
+def blur(maps: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
+    """Each channel of ``maps`` (N, C, H, W) through the separable window: a row pass, then a column
+    pass, valid region."""
+    k, n = maps.shape[1], window.numel()
+    maps = F.conv2d(maps, window.view(1, 1, 1, n).expand(k, 1, 1, n), groups=k)
+    return F.conv2d(maps, window.view(1, 1, n, 1).expand(k, 1, n, 1), groups=k)
+
+
 def ssim(a: torch.Tensor, b: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
     """Mean SSIM of images in [0, 1], valid region, over channels (window from gaussian_window)."""
     c1, c2 = 0.01**2, 0.03**2
-    maps = torch.cat([a, b, a * a, b * b, a * b], 1)
-    k, n = maps.shape[1], window.numel()
-    maps = F.conv2d(maps, window.view(1, 1, 1, n).expand(k, 1, 1, n), groups=k)
-    maps = F.conv2d(maps, window.view(1, 1, n, 1).expand(k, 1, n, 1), groups=k)
-    mu_a, mu_b, aa, bb, ab = maps.chunk(5, 1)
+    mu_a, mu_b, aa, bb, ab = blur(torch.cat([a, b, a * a, b * b, a * b], 1), window).chunk(5, 1)
     var_a, var_b, cov = aa - mu_a**2, bb - mu_b**2, ab - mu_a * mu_b
     s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
     return s.mean()
@@ -38,7 +47,7 @@ class L1SSIMLoss(torch.nn.Module):
     def __init__(self, ssim_weight: float, sigma: float = 1.5) -> None:
         super().__init__()
         self.ssim_weight = ssim_weight
-        self.register_buffer("window", gaussian_window(2 * round(3.5 * sigma) + 1, sigma))
+        self.register_buffer("window", window_for(sigma))
 
     def forward(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         loss = F.l1_loss(out, target)
@@ -55,13 +64,12 @@ class InkLoss(torch.nn.Module):
 
     def __init__(self, sigma: float = 4.0, contrast: float = 0.08) -> None:
         super().__init__()
-        self.contrast, self.pad = contrast, round(3.5 * sigma)
-        self.register_buffer("window", gaussian_window(2 * self.pad + 1, sigma))
+        self.contrast = contrast
+        self.register_buffer("window", window_for(sigma))
 
     def forward(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        n = self.window.numel()
-        mean = F.pad(target, (self.pad,) * 4, mode="replicate")
-        mean = F.conv2d(F.conv2d(mean, self.window.view(1, 1, 1, n)), self.window.view(1, 1, n, 1))
+        pad = self.window.numel() // 2
+        mean = blur(F.pad(target, (pad,) * 4, mode="replicate"), self.window)
         side = mean - target
         clear = (side.abs() >= self.contrast).float()
         short = F.relu(self.contrast / 2 - torch.sign(side) * (mean - out))
