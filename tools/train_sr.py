@@ -222,7 +222,6 @@ def text_lines(count: int, scale: int, rng: np.random.Generator, heights: tuple[
     from PIL import Image, ImageDraw, ImageFont
 
     fonts = [str(p) for p in text_fonts(folder, more_fonts)] if count else []
-    chars = TEXT_CHARS
     out = []
     for _ in range(count):
         cap = int(rng.integers(heights[0], heights[1] + 1)) * scale
@@ -240,7 +239,7 @@ def text_lines(count: int, scale: int, rng: np.random.Generator, heights: tuple[
         img = Image.new("L", (width, lines * line_h + cap), bg)
         draw = ImageDraw.Draw(img)
         for i in range(lines):
-            text = "".join(rng.choice(list(chars + "  ")) for _ in range(int(rng.integers(4, 14))))
+            text = "".join(rng.choice(list(TEXT_CHARS + "  ")) for _ in range(int(rng.integers(4, 14))))
             draw.text((int(rng.integers(0, cap + 1)), i * line_h + cap // 2), text, fill=fg, font=font)
         out.append(np.asarray(img).astype(np.float64) * (219 / 255) + 16)  # video-range luma, as rgb_to_y gives
     return out
@@ -301,12 +300,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=DATA)
     add_run_arguments(ap, ckpt_every=1000)
     args = ap.parse_args(argv)
+    if not 0 <= args.text_plates <= 1:
+        ap.error(f"--text-plates is a share of the text blocks, 0 to 1, not {args.text_plates}")
 
     device, ckpt_path = prepare_run(args)
 
     paths = training_images("train_sr", args.data, "set5")
-    if not 0 <= args.text_plates <= 1:
-        ap.error(f"--text-plates is a share of the text blocks, 0 to 1, not {args.text_plates}")
     if args.text_images:
         text_fonts(more=args.more_fonts)  # before minutes of reading and coding images, not after
     if args.hold_out_tenth:
