@@ -16,6 +16,7 @@ import pytest
 
 from conftest import start_cluster
 from media import BATCH_CLIPS, CORRUPT_CLIP, REPO, make_batch_clips, probe
+from vidclear.evaluation.metrics import psnr
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -36,10 +37,8 @@ def min_psnr(a: Path, b: Path) -> tuple[float, str]:
     worst, where = float("inf"), "identical"
     for i, (x, y) in enumerate(zip(planes(a), planes(b), strict=True)):
         diff = np.abs(x.astype(np.int16) - y)
-        mse = np.mean(diff.astype(np.float64) ** 2)
-        psnr = float("inf") if mse == 0 else float(10 * np.log10(255 ** 2 / mse))
-        if psnr < worst:
-            worst, where = psnr, f"frame {i}: {int(np.count_nonzero(diff))} of {diff.size} values differ, by up to {int(diff.max())}"
+        if (value := psnr(x, y)) < worst:
+            worst, where = value, f"frame {i}: {int(np.count_nonzero(diff))} of {diff.size} values differ, by up to {int(diff.max())}"
     return worst, where
 
 
