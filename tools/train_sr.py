@@ -255,9 +255,10 @@ def luma_upscaler(model: torch.nn.Module, device: torch.device):
 
 
 def espcn_upscaler(path: Path, scale: int):
-    """A luma upscaler of a plain ESPCN weight file (what train_sr.py writes), on the CPU."""
-    model = ESPCN(scale).eval()
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    """A luma upscaler of a plain ESPCN weight file (what train_sr.py writes, of any ``--channels``), on the CPU."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model = ESPCN(scale, (state["body.0.weight"].shape[0], state["body.2.weight"].shape[0])).eval()
+    model.load_state_dict(state)
     return luma_upscaler(model, torch.device("cpu"))
 
 
