@@ -168,6 +168,7 @@ def calibration_batches(spec: ModelSpec, count: int = 24, size: int = 96, seed: 
     """Random crops of the training images (never the evaluation sets), as the model sees them."""
     import cv2
 
+    from ..evaluation.metrics import rgb_to_y
     from ..evaluation.sr import list_images
 
     train = SHARED_DATA / "sr" / "train_t91"
@@ -180,12 +181,12 @@ def calibration_batches(spec: ModelSpec, count: int = 24, size: int = 96, seed: 
         img = cv2.imread(str(paths[int(rng.integers(len(paths)))]), cv2.IMREAD_COLOR)[..., ::-1]
         y = int(rng.integers(0, max(1, img.shape[0] - size)))
         x = int(rng.integers(0, max(1, img.shape[1] - size)))
-        crop = img[y : y + size, x : x + size].astype(np.float32) / 255
+        crop = img[y : y + size, x : x + size]
         if spec.channels == 1:
-            luma = (16 + 65.481 * crop[..., 0] + 128.553 * crop[..., 1] + 24.966 * crop[..., 2]) / 255
-            batches.append(luma[None, None].astype(np.float32))
+            batches.append((rgb_to_y(crop) / 255)[None, None].astype(np.float32))
         else:  # a two-frame model calibrates on still images: the previous frame is the frame itself
-            batches.append(np.ascontiguousarray(np.tile(crop.transpose(2, 0, 1), (spec.frames, 1, 1))[None]))
+            rgb = crop.astype(np.float32).transpose(2, 0, 1) / 255
+            batches.append(np.ascontiguousarray(np.tile(rgb, (spec.frames, 1, 1))[None]))
     return batches
 
 
