@@ -185,6 +185,11 @@ def text_fonts(folder: Path = FONT.parent, more: bool = False) -> list[Path]:
 TEXT_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
+def random_text(rng: np.random.Generator, low: int, high: int, alphabet: str = TEXT_CHARS) -> str:
+    """``low`` to ``high - 1`` characters drawn from ``alphabet`` (the count first, then each character)."""
+    return "".join(rng.choice(list(alphabet)) for _ in range(int(rng.integers(low, high))))
+
+
 def plate_block(cap: int, font, min_h: int, rng: np.random.Generator) -> np.ndarray:
     """Dark strings of letters and digits on light plates with a dark border, the way number plates and signs
     look, stacked on a flat ground of random grey until the block is at least ``min_h`` pixels tall and wide."""
@@ -193,8 +198,7 @@ def plate_block(cap: int, font, min_h: int, rng: np.random.Generator) -> np.ndar
     plates: list[Image.Image] = []
     gap = max(2, cap // 2)
     while sum(p.height + gap for p in plates) + gap < min_h:
-        text = "".join(rng.choice(list(TEXT_CHARS)) for _ in range(int(rng.integers(3, 6))))
-        text += " " + "".join(rng.choice(list(TEXT_CHARS)) for _ in range(int(rng.integers(2, 5))))
+        text = random_text(rng, 3, 6) + " " + random_text(rng, 2, 5)
         left, top, right, bottom = font.getbbox(text)
         pad = max(2, round(cap * rng.uniform(0.4, 0.8)))
         plate = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), int(rng.integers(170, 246)))
@@ -239,7 +243,7 @@ def text_lines(count: int, scale: int, rng: np.random.Generator, heights: tuple[
         img = Image.new("L", (width, lines * line_h + cap), bg)
         draw = ImageDraw.Draw(img)
         for i in range(lines):
-            text = "".join(rng.choice(list(TEXT_CHARS + "  ")) for _ in range(int(rng.integers(4, 14))))
+            text = random_text(rng, 4, 14, TEXT_CHARS + "  ")
             draw.text((int(rng.integers(0, cap + 1)), i * line_h + cap // 2), text, fill=fg, font=font)
         out.append(np.asarray(img).astype(np.float64) * (219 / 255) + 16)  # video-range luma, as rgb_to_y gives
     return out
