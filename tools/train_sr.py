@@ -10,6 +10,9 @@ The finished weights (a plain state_dict) and their sha256 are written to --out.
 (vidclear/training/reparam.py) and writes the folded, plain ESPCN: same
 parameters, FLOPs and speed. --hold-out-tenth leaves every 10th training image
 out, so that tools/sr_heldout.py can compare weights on images none of them saw.
+--read-weight W adds W x the cross-entropy of a glyph classifier, trained on the
+training text's clean HR, on every training character cut from the output
+(vidclear/training/glyphs.py): a loss for drawing small text so that it reads.
 
 Example (the command behind the committed espcn-x3 weights is in its model card):
     python tools/train_sr.py --scale 3 --steps 20000 --out vidclear/models/weights/espcn_x3.pt
@@ -51,6 +54,7 @@ from vidclear.training.loop import (  # noqa: E402
     split_tenth,
     training_images,
 )
+from vidclear.training.glyphs import WINDOW, GlyphReader, ReadingLoss, train_reader  # noqa: E402
 from vidclear.training.reparam import expand, fold  # noqa: E402
 
 DATA = SHARED_DATA / "sr"
@@ -71,12 +75,14 @@ class PatchSampler:
                  text_heights: tuple[int, int] = (3, 14), text_plates: float = 0.0, more_fonts: bool = False) -> None:
         self.scale, self.patch, self.noise, self.rotate = scale, patch, noise, rotate
         self.rng = np.random.default_rng(seed)
-        self.pairs = []
+        self.pairs: list[tuple[np.ndarray, np.ndarray]] = []
+        self.glyphs: list[np.ndarray] = []  # per pair: text_blocks' glyph rows, none for photographs
         pairs = [make_pair(read_rgb(path), scale, path.stem) for path in paths]
-        blocks = text_lines(text_images, scale, np.random.default_rng(seed + 1), text_heights, plates=text_plates,
-                            more_fonts=more_fonts)
-        texts = [modcrop(t, scale) for t in blocks]
+        blocks = text_blocks(text_images, scale, np.random.default_rng(seed + 1), text_heights, plates=text_plates,
+                             more_fonts=more_fonts)
+        texts = [modcrop(t, scale) for t, _ in blocks]
         hrs = [pair.hr_y for pair in pairs] + texts
+        glyphs = [np.zeros((0, 4))] * len(pairs) + [g for _, g in blocks]
         if degradation == "clean":  # the protocol's LR, as make_pair made it for the shipped clean models
             lrs = [[pair.lr_y for pair in pairs] + [imresize(t, 1 / scale) for t in texts]]
         else:  # each variant: every image through a camera drawn at random, eight images per camera
@@ -88,9 +94,10 @@ class PatchSampler:
                     lr_v += [lr.astype(np.float64) for lr in camera_degrade(hrs[i:i + 8], scale, self.rng, cam)]
                 lrs.append(lr_v)
         for lr_v in lrs:
-            for lr, hr in zip(lr_v, hrs):
+            for lr, hr, g in zip(lr_v, hrs, glyphs):
                 if min(lr.shape) >= patch:
                     self.pairs.append(((lr / 255).astype(np.float32), (hr / 255).astype(np.float32)))
+                    self.glyphs.append(g)
         # Sample images in proportion to their area so big images are not under-used.
         areas = np.array([lr.size for lr, _ in self.pairs], dtype=np.float64)
         self.weights = areas / areas.sum()
@@ -103,26 +110,43 @@ class PatchSampler:
         order = self.rng.permutation(len(self.pairs))
         keep = np.ones(len(self.pairs), bool)
         keep[order[:held]] = False
-        other = copy.copy(self)
-        other.pairs, other.rng = [self.pairs[i] for i in order[:held]], np.random.default_rng(seed)
-        areas = np.array([lr.size for lr, _ in other.pairs], dtype=np.float64)
-        other.weights = areas / areas.sum()
+        other = self.subset(order[:held], seed)
         self.pairs = [p for p, k in zip(self.pairs, keep) if k]
+        self.glyphs = [g for g, k in zip(self.glyphs, keep) if k]
         self.weights = self.weights[keep] / self.weights[keep].sum()
         return other
 
-    def batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def subset(self, indices, seed: int) -> "PatchSampler":
+        """A sampler of the pairs at ``indices`` (by area, as this one) with its own generator (``seed``)."""
+        other = copy.copy(self)
+        other.pairs, other.rng = [self.pairs[i] for i in indices], np.random.default_rng(seed)
+        other.glyphs = [self.glyphs[i] for i in indices]
+        areas = np.array([lr.size for lr, _ in other.pairs], dtype=np.float64)
+        other.weights = areas / areas.sum()
+        return other
+
+    def text_only(self, seed: int) -> "PatchSampler":
+        """A sampler of the pairs that carry glyphs, with its own generator: what the glyph reader learns from."""
+        return self.subset([i for i, g in enumerate(self.glyphs) if len(g)], seed)
+
+    def batch(self, n: int, glyphs: bool = False) -> tuple[torch.Tensor, ...]:
+        """``n`` (LR, HR) patches; with ``glyphs`` also the rows (patch index, y, x, cap, class, orientation) of
+        the glyphs whose ``glyphs.WINDOW`` square lies inside an unrotated patch, in its HR pixels before the
+        orientation (``glyphs.glyph_grid``). Asking for them draws nothing more."""
         s, p = self.scale, self.patch
-        lrs, hrs = [], []
-        for i in self.rng.choice(len(self.pairs), size=n, p=self.weights):
+        lrs, hrs, rows = [], [], []
+        for j, i in enumerate(self.rng.choice(len(self.pairs), size=n, p=self.weights)):
             lr, hr = self.pairs[i]
             y = int(self.rng.integers(0, lr.shape[0] - p + 1))
             x = int(self.rng.integers(0, lr.shape[1] - p + 1))
             a = lr[y : y + p, x : x + p]
             b = hr[y * s : (y + p) * s, x * s : (x + p) * s]
-            if self.rotate > 0 and self.rng.random() < 0.5:
+            turned = self.rotate > 0 and self.rng.random() < 0.5
+            if turned:
                 a, b = self.rotated(hr, y * s, x * s, float(self.rng.uniform(-self.rotate, self.rotate)), a, b)
             k = int(self.rng.integers(0, 8))
+            if glyphs and not turned and len(self.glyphs[i]):
+                rows.append(glyphs_inside(self.glyphs[i], y * s, x * s, p * s, j, k))
             if k & 4:
                 a, b = a.T, b.T
             if k & 2:
@@ -135,7 +159,10 @@ class PatchSampler:
         if self.noise > 0:
             sigma = torch.empty(n, 1, 1, 1).uniform_(0, self.noise)
             lr_t = lr_t + sigma * torch.randn_like(lr_t)
-        return lr_t, torch.from_numpy(np.stack(hrs))[:, None]
+        hr_t = torch.from_numpy(np.stack(hrs))[:, None]
+        if not glyphs:
+            return lr_t, hr_t
+        return lr_t, hr_t, torch.from_numpy(np.concatenate(rows or [np.zeros((0, 6))]).astype(np.float32))
 
     def rotated(self, hr: np.ndarray, y: int, x: int, degrees: float, a: np.ndarray, b: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
@@ -152,6 +179,18 @@ class PatchSampler:
         lr_patch = (np.round(imresize(hr_big * 255, 1 / s)) / 255)[mg : mg + self.patch, mg : mg + self.patch]
         hr_patch = hr_big[mg * s : mg * s + side, mg * s : mg * s + side]
         return lr_patch.astype(np.float32), np.clip(hr_patch, 0, 1).astype(np.float32)
+
+
+def glyphs_inside(glyphs: np.ndarray, y: int, x: int, side: int, index: int, k: int) -> np.ndarray:
+    """The rows of ``glyphs`` (y, x, cap, class in HR pixels of an image) whose reading window lies inside the
+    ``side``-pixel patch at (y, x), as ``PatchSampler.batch`` gives them: (index, y, x, cap, class, k) in the
+    patch's pixels."""
+    half = glyphs[:, 2] * (WINDOW / 2)
+    cy, cx = glyphs[:, 0] - y, glyphs[:, 1] - x
+    inside = (cy >= half) & (cy + half <= side) & (cx >= half) & (cx + half <= side)
+    m = int(inside.sum())
+    return np.column_stack([np.full(m, index), cy[inside], cx[inside], glyphs[inside, 2], glyphs[inside, 3],
+                            np.full(m, k)])
 
 
 # The training text's fonts and the Debian package of each: never the legibility benchmark's DejaVuSans-Bold.
@@ -218,11 +257,22 @@ def plate_block(cap: int, font, min_h: int, rng: np.random.Generator) -> np.ndar
 
 def text_lines(count: int, scale: int, rng: np.random.Generator, heights: tuple[int, int] = (3, 14),
                folder: Path = FONT.parent, plates: float = 0.0, more_fonts: bool = False) -> list[np.ndarray]:
+    """The images of ``text_blocks``."""
+    return [img for img, _ in text_blocks(count, scale, rng, heights, folder, plates, more_fonts)]
+
+
+def text_blocks(count: int, scale: int, rng: np.random.Generator, heights: tuple[int, int] = (3, 14),
+                folder: Path = FONT.parent, plates: float = 0.0, more_fonts: bool = False
+                ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Synthetic blocks of text lines (random letters and digits, other fonts than the benchmark's), cap
     heights in ``heights`` low-resolution pixels, either polarity: the small text cameras are asked to read.
     Each block holds lines enough to be at least 32 LR pixels tall, so patches can be cut from it.
     A share ``plates`` of the blocks are plates instead (``plate_block``); at 0 no draw is spent on that
-    choice, so the blocks are those the cards' commands were trained on."""
+    choice, so the blocks are those the cards' commands were trained on.
+
+    Each block comes with its glyphs, one row (centre y, centre x, cap height, index in TEXT_CHARS) per
+    character of its lines, in HR pixels, for losses that read them (``vidclear/training/glyphs.py``);
+    plates carry none. Finding them draws nothing, so the images stay those of the seed."""
     from PIL import Image, ImageDraw, ImageFont
 
     fonts = [str(p) for p in text_fonts(folder, more_fonts)] if count else []
@@ -231,7 +281,8 @@ def text_lines(count: int, scale: int, rng: np.random.Generator, heights: tuple[
         cap = int(rng.integers(heights[0], heights[1] + 1)) * scale
         font = ImageFont.truetype(rng.choice(fonts), size=max(4, round(cap / CAP_HEIGHT_EM)))
         if plates and rng.random() < plates:
-            out.append(plate_block(cap, font, 40 * scale, rng).astype(np.float64) * (219 / 255) + 16)
+            out.append((plate_block(cap, font, 40 * scale, rng).astype(np.float64) * (219 / 255) + 16,
+                        np.zeros((0, 4))))
             continue
         fg, bg = (int(v) for v in rng.integers(0, 256, 2))
         if abs(fg - bg) < 60:
@@ -242,10 +293,19 @@ def text_lines(count: int, scale: int, rng: np.random.Generator, heights: tuple[
         lines = max(2, -(-40 * scale // line_h))
         img = Image.new("L", (width, lines * line_h + cap), bg)
         draw = ImageDraw.Draw(img)
+        _, cap_top, _, cap_bottom = font.getbbox("H")
+        glyphs = []
         for i in range(lines):
             text = random_text(rng, 4, 14, TEXT_CHARS + "  ")
-            draw.text((int(rng.integers(0, cap + 1)), i * line_h + cap // 2), text, fill=fg, font=font)
-        out.append(np.asarray(img).astype(np.float64) * (219 / 255) + 16)  # video-range luma, as rgb_to_y gives
+            x0, y0 = int(rng.integers(0, cap + 1)), i * line_h + cap // 2
+            draw.text((x0, y0), text, fill=fg, font=font)
+            for j, ch in enumerate(text):
+                if ch != " ":
+                    left, _, right, _ = font.getbbox(ch)
+                    x = x0 + font.getlength(text[:j]) + (left + right) / 2
+                    glyphs.append((y0 + (cap_top + cap_bottom) / 2, x, cap_bottom - cap_top, TEXT_CHARS.index(ch)))
+        out.append((np.asarray(img).astype(np.float64) * (219 / 255) + 16,  # video-range luma, as rgb_to_y gives
+                    np.array(glyphs, dtype=np.float64).reshape(-1, 4)))
     return out
 
 
@@ -258,12 +318,35 @@ def luma_upscaler(model: torch.nn.Module, device: torch.device):
     return run
 
 
-def espcn_upscaler(path: Path, scale: int):
-    """A luma upscaler of a plain ESPCN weight file (what train_sr.py writes, of any ``--channels``), on the CPU."""
+def espcn_from_file(path: Path, scale: int) -> ESPCN:
+    """The network of a plain ESPCN weight file (what train_sr.py writes, of any ``--channels``), on the CPU."""
     state = torch.load(path, map_location="cpu", weights_only=True)
     model = ESPCN(scale, (state["body.0.weight"].shape[0], state["body.2.weight"].shape[0])).eval()
     model.load_state_dict(state)
-    return luma_upscaler(model, torch.device("cpu"))
+    return model
+
+
+def espcn_upscaler(path: Path, scale: int):
+    """A luma upscaler of a plain ESPCN weight file, on the CPU."""
+    return luma_upscaler(espcn_from_file(path, scale), torch.device("cpu"))
+
+
+def glyph_reader(args: argparse.Namespace, sampler: PatchSampler, work_dir: Path) -> GlyphReader:
+    """The reader ``--read-weight`` charges by: loaded from ``--reader`` if that file exists, else trained on
+    the HR of the training text (a sampler of its own, so the SR batches stay those of the seed) and saved."""
+    path = args.reader or work_dir / "glyph_reader.pt"
+    reader = GlyphReader()
+    if path.is_file():
+        reader.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        print(f"train_sr: glyph reader from {path}", flush=True)
+        return reader.eval()
+    text = sampler.text_only(args.seed + 2)
+    reader = train_reader(lambda: text.batch(args.batch, glyphs=True)[1:], args.reader_steps, args.seed + 3,
+                          log=lambda line: print(f"train_sr: {line}", flush=True))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(reader.state_dict(), path)
+    print(f"train_sr: glyph reader written to {path}", flush=True)
+    return reader
 
 
 def sha256(path: Path) -> str:
@@ -286,6 +369,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="the SSIM window's Gaussian sigma, HR pixels (1.5: evaluation's 11x11 window)")
     ap.add_argument("--ink-weight", type=float, default=0.0,
                     help="loss += w * InkLoss: which side of its surroundings each pixel falls, as OCR binarises")
+    ap.add_argument("--read-weight", type=float, default=0.0,
+                    help="loss += w * cross-entropy of a glyph reader on the training text's characters "
+                         "(vidclear/training/glyphs.py)")
+    ap.add_argument("--reader", type=Path, default=None,
+                    help="the glyph reader's weights: read if the file exists, else trained on the training text's "
+                         "HR and written there (default: in --work-dir)")
+    ap.add_argument("--reader-steps", type=int, default=1500, help="steps to train the glyph reader")
     ap.add_argument("--noise", type=float, default=0.0, help="max Gaussian noise sigma added to LR inputs")
     ap.add_argument("--rotate", type=float, default=0.0, help="turn half the patches by up to +- this many degrees")
     ap.add_argument("--degradation", choices=("clean", "camera"), default="clean",
@@ -307,6 +397,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not 0 <= args.text_plates <= 1:
         ap.error(f"--text-plates is a share of the text blocks, 0 to 1, not {args.text_plates}")
+    if args.read_weight and not args.text_images:
+        ap.error("--read-weight reads the training text: give --text-images too")
 
     device, ckpt_path = prepare_run(args)
 
@@ -342,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
                          args.steps, device)
     criterion = L1SSIMLoss(args.ssim_weight, args.ssim_sigma).to(device)
     ink = InkLoss().to(device)
+    reading = ReadingLoss(glyph_reader(args, sampler, ckpt_path.parent)).to(device) if args.read_weight else None
     step = 0
     if args.resume and ckpt_path.exists():
         step, rng = load_checkpoint(ckpt_path, model, optim, device)
@@ -351,13 +444,15 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     running = 0.0
     while step < args.steps:
-        lr_b, hr_b = sampler.batch(args.batch)
+        lr_b, hr_b, *glyphs = sampler.batch(args.batch, glyphs=reading is not None)
         lr_b, hr_b = lr_b.to(device, non_blocking=True), hr_b.to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
             out = model(lr_b)
         loss = criterion(out.float(), hr_b)
         if args.ink_weight:
             loss = loss + args.ink_weight * ink(out.float(), hr_b)
+        if reading is not None:
+            loss = loss + args.read_weight * reading(out.float(), glyphs[0].to(device))
         optim.step(loss)
         step += 1
         running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
