@@ -194,7 +194,7 @@ _ESPCN_SHA = {
 # H.264/H.265 at CCTV bitrates, synthetic text): the same network, so the same speed.
 _ESPCN_CCTV_SHA: dict[int, str] = {
     2: "8136abf829431157023466fe87a7446eed27f94793c0911f1b12d9293d29510b",
-    3: "3bc5d8e2c9adc1589ab19046c6c3ebb27c5ce8994c66f787fbdf94c7833c6f0e",
+    3: "d6047729a1ed3cb1dfdd31f11821ed3cd8c58f52da3e73305b4185a485ce3af2",
     4: "c866a617533d6565106dda850dbf8759b658f3b48e074cf224028368efed9e25",
 }
 
