@@ -54,7 +54,7 @@ from vidclear.training.loop import (  # noqa: E402
     split_tenth,
     training_images,
 )
-from vidclear.training.glyphs import WINDOW, GlyphReader, ReadingLoss, train_reader  # noqa: E402
+from vidclear.training.glyphs import TEXT_CHARS, WINDOW, GlyphReader, ReadingLoss, train_reader  # noqa: E402
 from vidclear.training.reparam import expand, fold  # noqa: E402
 
 DATA = SHARED_DATA / "sr"
@@ -221,9 +221,6 @@ def text_fonts(folder: Path = FONT.parent, more: bool = False) -> list[Path]:
     return list(packages)
 
 
-TEXT_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-
-
 def random_text(rng: np.random.Generator, low: int, high: int, alphabet: str = TEXT_CHARS) -> str:
     """``low`` to ``high - 1`` characters drawn from ``alphabet`` (the count first, then each character)."""
     return "".join(rng.choice(list(alphabet)) for _ in range(int(rng.integers(low, high))))
@@ -273,7 +270,7 @@ def text_blocks(count: int, scale: int, rng: np.random.Generator, heights: tuple
     Each block comes with its glyphs, one row (centre y, centre x, cap height, index in TEXT_CHARS) per
     character of its lines, in HR pixels, for losses that read them (``vidclear/training/glyphs.py``);
     plates carry none. Finding them draws nothing, so the images stay those of the seed."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import ImageFont
 
     fonts = [str(p) for p in text_fonts(folder, more_fonts)] if count else []
     out = []
@@ -281,32 +278,40 @@ def text_blocks(count: int, scale: int, rng: np.random.Generator, heights: tuple
         cap = int(rng.integers(heights[0], heights[1] + 1)) * scale
         font = ImageFont.truetype(rng.choice(fonts), size=max(4, round(cap / CAP_HEIGHT_EM)))
         if plates and rng.random() < plates:
-            out.append((plate_block(cap, font, 40 * scale, rng).astype(np.float64) * (219 / 255) + 16,
-                        np.zeros((0, 4))))
-            continue
-        fg, bg = (int(v) for v in rng.integers(0, 256, 2))
-        if abs(fg - bg) < 60:
-            fg, bg = 20, 230
-        if rng.random() < 0.5:
-            fg, bg = bg, fg
-        width, line_h = int(rng.integers(40, 200)) * scale, int(cap * rng.uniform(1.5, 2.5))
-        lines = max(2, -(-40 * scale // line_h))
-        img = Image.new("L", (width, lines * line_h + cap), bg)
-        draw = ImageDraw.Draw(img)
-        _, cap_top, _, cap_bottom = font.getbbox("H")
-        glyphs = []
-        for i in range(lines):
-            text = random_text(rng, 4, 14, TEXT_CHARS + "  ")
-            x0, y0 = int(rng.integers(0, cap + 1)), i * line_h + cap // 2
-            draw.text((x0, y0), text, fill=fg, font=font)
-            for j, ch in enumerate(text):
-                if ch != " ":
-                    left, _, right, _ = font.getbbox(ch)
-                    x = x0 + font.getlength(text[:j]) + (left + right) / 2
-                    glyphs.append((y0 + (cap_top + cap_bottom) / 2, x, cap_bottom - cap_top, TEXT_CHARS.index(ch)))
-        out.append((np.asarray(img).astype(np.float64) * (219 / 255) + 16,  # video-range luma, as rgb_to_y gives
+            block, glyphs = plate_block(cap, font, 40 * scale, rng), []
+        else:
+            block, glyphs = line_block(cap, font, scale, rng)
+        out.append((block.astype(np.float64) * (219 / 255) + 16,  # video-range luma, as rgb_to_y gives
                     np.array(glyphs, dtype=np.float64).reshape(-1, 4)))
     return out
+
+
+def line_block(cap: int, font, scale: int, rng: np.random.Generator) -> tuple[np.ndarray, list[tuple]]:
+    """Lines of random letters and digits in ``font``, either polarity, at least 40 LR pixels tall, and the
+    glyph row (centre y, centre x, cap height, index in TEXT_CHARS) of each character drawn."""
+    from PIL import Image, ImageDraw
+
+    fg, bg = (int(v) for v in rng.integers(0, 256, 2))
+    if abs(fg - bg) < 60:
+        fg, bg = 20, 230
+    if rng.random() < 0.5:
+        fg, bg = bg, fg
+    width, line_h = int(rng.integers(40, 200)) * scale, int(cap * rng.uniform(1.5, 2.5))
+    lines = max(2, -(-40 * scale // line_h))
+    img = Image.new("L", (width, lines * line_h + cap), bg)
+    draw = ImageDraw.Draw(img)
+    _, cap_top, _, cap_bottom = font.getbbox("H")
+    glyphs = []
+    for i in range(lines):
+        text = random_text(rng, 4, 14, TEXT_CHARS + "  ")
+        x0, y0 = int(rng.integers(0, cap + 1)), i * line_h + cap // 2
+        draw.text((x0, y0), text, fill=fg, font=font)
+        for j, ch in enumerate(text):
+            if ch != " ":
+                left, _, right, _ = font.getbbox(ch)
+                x = x0 + font.getlength(text[:j]) + (left + right) / 2
+                glyphs.append((y0 + (cap_top + cap_bottom) / 2, x, cap_bottom - cap_top, TEXT_CHARS.index(ch)))
+    return np.asarray(img), glyphs
 
 
 def luma_upscaler(model: torch.nn.Module, device: torch.device):
@@ -335,8 +340,8 @@ def glyph_reader(args: argparse.Namespace, sampler: PatchSampler, work_dir: Path
     """The reader ``--read-weight`` charges by: loaded from ``--reader`` if that file exists, else trained on
     the HR of the training text (a sampler of its own, so the SR batches stay those of the seed) and saved."""
     path = args.reader or work_dir / "glyph_reader.pt"
-    reader = GlyphReader()
     if path.is_file():
+        reader = GlyphReader()
         reader.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         print(f"train_sr: glyph reader from {path}", flush=True)
         return reader.eval()

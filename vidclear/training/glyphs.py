@@ -6,7 +6,7 @@ an "8", that average reads as neither. The classifier's cross-entropy charges th
 longer tells the true character from the others, which is what an OCR engine needs (the idea of the recogniser
 losses in text super-resolution, TSRN and its successors).
 
-Glyphs come as rows (centre y, centre x, cap height, class) in HR pixels of a patch's image
+Glyphs come as rows (centre y, centre x, cap height, index in TEXT_CHARS) in HR pixels of a patch's image
 (``tools/train_sr.py`` ``text_blocks``); each is cut from the output as a square of ``WINDOW`` cap heights,
 turned back to upright whatever flip or transpose the patch was given, and resampled to ``SIZE`` pixels.
 """
@@ -19,7 +19,7 @@ from torch import nn
 
 SIZE = 32  # the classifier's input, pixels a side
 WINDOW = 1.6  # the square cut around a glyph, in cap heights: the glyph and a little of its neighbours
-CLASSES = 36  # A-Z and 0-9, in TEXT_CHARS order
+TEXT_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"  # the characters of the training text, and the classes named
 
 
 def glyph_grid(glyphs: torch.Tensor, side: int, size: int = SIZE) -> torch.Tensor:
@@ -58,7 +58,7 @@ class GlyphReader(nn.Module):
 
         self.features = nn.Sequential(*block(1, 32), *block(32, 64), *block(64, 128))
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(128 * (SIZE // 8) ** 2, 256), nn.ReLU(),
-                                  nn.Linear(256, CLASSES))
+                                  nn.Linear(256, len(TEXT_CHARS)))
 
     def forward(self, crops: torch.Tensor) -> torch.Tensor:
         mean = crops.mean((2, 3), keepdim=True)
