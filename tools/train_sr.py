@@ -347,7 +347,7 @@ def glyph_reader(args: argparse.Namespace, sampler: PatchSampler, work_dir: Path
         return reader.eval()
     text = sampler.text_only(args.seed + 2)
     reader = train_reader(lambda: text.batch(args.batch, glyphs=True)[1:], args.reader_steps, args.seed + 3,
-                          log=lambda line: print(f"train_sr: {line}", flush=True))
+                          log=lambda line: print(f"train_sr: {line}", flush=True), binarize=args.reader_binarize)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(reader.state_dict(), path)
     print(f"train_sr: glyph reader written to {path}", flush=True)
@@ -381,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="the glyph reader's weights: read if the file exists, else trained on the training text's "
                          "HR and written there (default: in --work-dir)")
     ap.add_argument("--reader-steps", type=int, default=1500, help="steps to train the glyph reader")
+    ap.add_argument("--reader-binarize", type=float, default=0.0,
+                    help="a new reader sees tanh(k x) of each normalised crop, near black and white, as OCR "
+                         "thresholds a page (0: grey)")
     ap.add_argument("--noise", type=float, default=0.0, help="max Gaussian noise sigma added to LR inputs")
     ap.add_argument("--rotate", type=float, default=0.0, help="turn half the patches by up to +- this many degrees")
     ap.add_argument("--degradation", choices=("clean", "camera"), default="clean",

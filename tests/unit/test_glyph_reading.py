@@ -97,3 +97,20 @@ def test_a_reading_loss_without_training_text_is_refused_before_any_work(tmp_pat
     assert stop.value.code == 2
     assert "--read-weight reads the training text: give --text-images too" in capsys.readouterr().err
     assert not any(tmp_path.iterdir()), "nothing written"
+
+
+def test_a_binarizing_reader_sees_a_crop_as_its_threshold_and_carries_k_in_its_file(tmp_path):
+    torch.manual_seed(0)
+    crops = F.avg_pool2d(torch.rand(6, 1, 36, 36), 5, stride=1)  # smooth grey crops, 32 x 32
+    thresholded = (crops > crops.mean((2, 3), keepdim=True)).float()
+    hard, grey = GlyphReader(binarize=1000.0).eval(), GlyphReader().eval()
+    grey.load_state_dict({k: v for k, v in hard.state_dict().items() if k != "binarize"})  # a file from before k
+    assert float(grey.binarize) == 0.0
+    with torch.no_grad():  # the same weights: thresholding moves what the grey reader says, not the hard one
+        moved_hard = (hard(crops) - hard(thresholded)).abs().max()
+        moved_grey = (grey(crops) - grey(thresholded)).abs().max()
+    assert moved_grey > 0 and moved_hard < 0.1 * moved_grey
+    torch.save(hard.state_dict(), tmp_path / "reader.pt")
+    again = GlyphReader()
+    again.load_state_dict(torch.load(tmp_path / "reader.pt", weights_only=True))
+    assert float(again.binarize) == 1000.0

@@ -47,10 +47,14 @@ def glyph_crops(images: torch.Tensor, glyphs: torch.Tensor) -> torch.Tensor:
 
 class GlyphReader(nn.Module):
     """Which of A-Z, 0-9 a crop shows. Each crop is brought to zero mean and unit spread first, so neither
-    the grey levels nor the contrast of a block tell the character."""
+    the grey levels nor the contrast of a block tell the character. With ``binarize`` k > 0 the reader sees
+    ``tanh(k * z)`` of that, nearly black and white, as an OCR engine sees a page after thresholding it: a
+    reading loss through it charges strokes that merge or break at the threshold, not only a wrong shape.
+    ``binarize`` is a buffer, so a saved reader carries it."""
 
-    def __init__(self) -> None:
+    def __init__(self, binarize: float = 0.0) -> None:
         super().__init__()
+        self.register_buffer("binarize", torch.tensor(float(binarize)))
 
         def block(cin: int, cout: int) -> list[nn.Module]:
             return [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(), nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU(),
@@ -63,7 +67,16 @@ class GlyphReader(nn.Module):
     def forward(self, crops: torch.Tensor) -> torch.Tensor:
         mean = crops.mean((2, 3), keepdim=True)
         spread = crops.std((2, 3), keepdim=True)
-        return self.head(self.features((crops - mean) / (spread + 0.02)))
+        z = (crops - mean) / (spread + 0.02)
+        if self.binarize > 0:
+            z = torch.tanh(self.binarize * z)
+        return self.head(self.features(z))
+
+    def load_state_dict(self, state, strict: bool = True, assign: bool = False):
+        """Readers saved before ``binarize`` existed read grey: their files lack the buffer."""
+        state = dict(state)
+        state.setdefault("binarize", torch.tensor(0.0))
+        return super().load_state_dict(state, strict=strict, assign=assign)
 
 
 class ReadingLoss(nn.Module):
@@ -109,13 +122,14 @@ def jitter(glyphs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return moved
 
 
-def train_reader(batches, steps: int, seed: int, log=print, soft: bool = True) -> GlyphReader:
+def train_reader(batches, steps: int, seed: int, log=print, soft: bool = True,
+                 binarize: float = 0.0) -> GlyphReader:
     """A ``GlyphReader`` trained for ``steps`` on ``batches()``, each (patches, glyph rows), every crop moved
     (``jitter``) and, with ``soft`` (for clean HR text), softened (``soften``) at random; it logs its accuracy
-    on fresh batches every quarter of the run."""
+    on fresh batches every quarter of the run; ``binarize`` as in ``GlyphReader``."""
     generator = torch.Generator().manual_seed(seed)
     view = (lambda crops: soften(crops, generator)) if soft else (lambda crops: crops)
-    reader = GlyphReader()
+    reader = GlyphReader(binarize)
     optim = torch.optim.Adam(reader.parameters(), lr=1e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(optim, max_lr=2e-3, total_steps=steps)
     for step in range(1, steps + 1):
