@@ -114,3 +114,14 @@ def test_a_binarizing_reader_sees_a_crop_as_its_threshold_and_carries_k_in_its_f
     again = GlyphReader()
     again.load_state_dict(torch.load(tmp_path / "reader.pt", weights_only=True))
     assert float(again.binarize) == 1000.0
+
+
+def test_a_reader_inside_another_module_loads_a_file_from_before_binarize():
+    hard = ReadingLoss(GlyphReader(binarize=1000.0))
+    old = {k: v for k, v in hard.state_dict().items() if k != "reader.binarize"}  # a saved loss, nested reader
+    again = ReadingLoss(GlyphReader(binarize=5.0))
+    again.load_state_dict(old)  # strict: the missing buffer is filled in, under its prefix
+    assert float(again.reader.binarize) == 0.0
+    assert torch.equal(again.reader.head[-1].weight, hard.reader.head[-1].weight)
+    with pytest.raises(RuntimeError, match="Unexpected key"):  # the filling-in does not make loading lax
+        again.load_state_dict({**old, "reader.extra": torch.zeros(1)})

@@ -72,11 +72,12 @@ class GlyphReader(nn.Module):
             z = torch.tanh(self.binarize * z)
         return self.head(self.features(z))
 
-    def load_state_dict(self, state, strict: bool = True, assign: bool = False):
-        """Readers saved before ``binarize`` existed read grey: their files lack the buffer."""
-        state = dict(state)
-        state.setdefault("binarize", torch.tensor(0.0))
-        return super().load_state_dict(state, strict=strict, assign=assign)
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        """Readers saved before ``binarize`` existed read grey: their files lack the buffer. Done here rather
+        than in ``load_state_dict`` so that it holds for a reader inside another module too (a saved
+        ``ReadingLoss``), as ``BatchNorm`` fills in its own missing counter; ``state_dict`` is already a copy."""
+        state_dict.setdefault(prefix + "binarize", torch.tensor(0.0))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 class ReadingLoss(nn.Module):
