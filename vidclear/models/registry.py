@@ -195,7 +195,7 @@ _ESPCN_SHA = {
 _ESPCN_CCTV_SHA: dict[int, str] = {
     2: "8136abf829431157023466fe87a7446eed27f94793c0911f1b12d9293d29510b",
     3: "d6047729a1ed3cb1dfdd31f11821ed3cd8c58f52da3e73305b4185a485ce3af2",
-    4: "c866a617533d6565106dda850dbf8759b658f3b48e074cf224028368efed9e25",
+    4: "72327c911bf18016fad17f9e5e6bf1fe1c4416480058e24aa430e868af2d5f4b",
 }
 
 for _s, _variant, _sha in [(s, "", _ESPCN_SHA[s]) for s in (2, 3, 4)] + [
