@@ -83,9 +83,10 @@ def test_kill_9_mid_batch_then_the_same_command_completes(tmp_path):
     journal = out / "vidclear-batch.jsonl"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if journal.exists() and len(journal.read_text().splitlines()) >= 2:
+        # kill with files done and others half written; between two files none is in flight
+        if journal.exists() and len(journal.read_text().splitlines()) >= 2 and no_partials(out):
             break
-        time.sleep(0.05)
+        time.sleep(0.01)
     assert proc.poll() is None, "the batch ended before it could be killed: make the clips longer"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
