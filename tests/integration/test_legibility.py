@@ -34,6 +34,15 @@ def test_camera_degradation_is_seeded_sized_and_really_coded():
     assert np.mean([np.abs(x.astype(float) - y).mean() for x, y in zip(coarse, a)]) > 1.0
 
 
+def test_help_names_the_benchmark_camera_and_the_defaults():
+    r = subprocess.run([sys.executable, "-m", "vidclear", "eval", "--help"], cwd=REPO, capture_output=True,
+                       text=True, timeout=60)
+    text = " ".join(r.stdout.split())  # argparse wraps the help
+    assert r.returncode == 0, r.stderr
+    assert f"H.264 at {BENCHMARK.kbps} kb/s" in text, "the --degradation help must say the benchmark's bitrate"
+    assert "(default 3)" in text and "(default camera)" in text and "(default 0)" in text
+
+
 def test_edit_distance():
     assert edit_distance("AB12CDE", "AB12CDE") == 0
     assert edit_distance("AB12CD", "AB12CDE") == 1 and edit_distance("XB12CDF", "AB12CDE") == 2

@@ -21,12 +21,12 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     ev.add_argument("--json", action="store_true", help="end with one JSON object on the last line")
     leg = ev.add_argument_group("legibility")
     leg.add_argument("--scale", type=int, choices=(2, 3, 4), default=3,
-                     help="upscaling factor; the strings are downscaled by it (default 3)")
+                     help="upscaling factor; the strings are downscaled by it (default %(default)s)")
     leg.add_argument("--degradation", choices=("clean", "camera"), default="camera",
                      help="camera: blur, sensor noise and H.264 at 400 kb/s; clean: MATLAB bicubic only "
-                          "(default camera)")
+                          "(default %(default)s)")
     leg.add_argument("--strings", type=int, default=240, help="strings rendered (default 240, 30 per height)")
-    leg.add_argument("--seed", type=int, default=0, help="legibility strings, or the noise of eval denoise (default 0)")
+    leg.add_argument("--seed", type=int, default=0, help="legibility strings, or the noise of eval denoise (default %(default)s)")
     leg.add_argument("--models", help="comma-separated SR models (default: every SR model of that scale)")
 
 
