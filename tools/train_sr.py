@@ -55,6 +55,7 @@ from vidclear.training.loop import (  # noqa: E402
     training_images,
 )
 from vidclear.training.glyphs import TEXT_CHARS, WINDOW, GlyphReader, ReadingLoss, train_reader  # noqa: E402
+from vidclear.training.deepen import added_layers, deepen  # noqa: E402
 from vidclear.training.reparam import expand, fold  # noqa: E402
 
 DATA = SHARED_DATA / "sr"
@@ -324,9 +325,11 @@ def luma_upscaler(model: torch.nn.Module, device: torch.device):
 
 
 def espcn_from_file(path: Path, scale: int) -> ESPCN:
-    """The network of a plain ESPCN weight file (what train_sr.py writes, of any ``--channels``), on the CPU."""
+    """The network of a plain ESPCN weight file (what train_sr.py writes, of any ``--channels`` or
+    ``--deepen``), on the CPU."""
     state = torch.load(path, map_location="cpu", weights_only=True)
-    model = ESPCN(scale, (state["body.0.weight"].shape[0], state["body.2.weight"].shape[0])).eval()
+    model = ESPCN(scale, (state["body.0.weight"].shape[0], state["body.2.weight"].shape[0]))
+    model = deepen(model, added_layers(state)).eval()
     model.load_state_dict(state)
     return model
 
@@ -398,6 +401,13 @@ def main(argv: list[str] | None = None) -> int:
                          "fonts-freefont-ttf)")
     ap.add_argument("--expand", type=int, default=0,
                     help="train each convolution as a block this many times wider, folded back for --out")
+    ap.add_argument("--deepen", type=int, default=0,
+                    help="a probe, not a runtime model: insert this many identity-initialised 3x3 layers after "
+                         "--init's weights are loaded (vidclear/training/deepen.py)")
+    ap.add_argument("--teacher", type=Path, default=None,
+                    help="distil: loss += --teacher-weight x L1 to this ESPCN weight file's output (of any "
+                         "--channels or --deepen)")
+    ap.add_argument("--teacher-weight", type=float, default=1.0)
     ap.add_argument("--hold-out-tenth", action="store_true",
                     help="leave every 10th T91 + BSD200 image out (the images tools/sr_heldout.py scores)")
     ap.add_argument("--data", type=Path, default=DATA)
@@ -407,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--text-plates is a share of the text blocks, 0 to 1, not {args.text_plates}")
     if args.read_weight and not args.text_images:
         ap.error("--read-weight reads the training text: give --text-images too")
+    if args.teacher and not args.teacher.is_file():
+        ap.error(f"--teacher {args.teacher}: no such weight file")
 
     device, ckpt_path = prepare_run(args)
 
@@ -432,6 +444,10 @@ def main(argv: list[str] | None = None) -> int:
                                                     strict=False)
         print(f"train_sr: starting from {args.init} (ignored: {unexpected or 'nothing'}; new: {missing or 'nothing'})",
               flush=True)
+    if args.deepen:
+        if args.arch != "espcn" or args.activation != "relu":
+            ap.error("--deepen is for --arch espcn with ReLU activations")
+        model = deepen(model, args.deepen).to(device)
     if args.expand:
         if args.arch != "espcn":
             ap.error("--expand is for --arch espcn")
@@ -442,6 +458,7 @@ def main(argv: list[str] | None = None) -> int:
                          args.steps, device)
     criterion = L1SSIMLoss(args.ssim_weight, args.ssim_sigma).to(device)
     ink = InkLoss().to(device)
+    teacher = espcn_from_file(args.teacher, args.scale).to(device) if args.teacher else None
     reading = ReadingLoss(glyph_reader(args, sampler, ckpt_path.parent)).to(device) if args.read_weight else None
     step = 0
     if args.resume and ckpt_path.exists():
@@ -459,6 +476,10 @@ def main(argv: list[str] | None = None) -> int:
         loss = criterion(out.float(), hr_b)
         if args.ink_weight:
             loss = loss + args.ink_weight * ink(out.float(), hr_b)
+        if teacher is not None:
+            with torch.no_grad():
+                target = teacher(lr_b)
+            loss = loss + args.teacher_weight * (out.float() - target).abs().mean()
         if reading is not None:
             loss = loss + args.read_weight * reading(out.float(), glyphs[0].to(device))
         optim.step(loss)
