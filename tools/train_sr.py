@@ -13,6 +13,9 @@ out, so that tools/sr_heldout.py can compare weights on images none of them saw.
 --read-weight W adds W x the cross-entropy of a glyph classifier, trained on the
 training text's clean HR, on every training character cut from the output
 (vidclear/training/glyphs.py): a loss for drawing small text so that it reads.
+--deepen N inserts N identity-initialised 3x3 layers into --init's network (a
+probe of depth and reach, not a runtime model: vidclear/training/deepen.py);
+--teacher FILE distils towards the output of such a network.
 
 Example (the command behind the committed espcn-x3 weights is in its model card):
     python tools/train_sr.py --scale 3 --steps 20000 --out vidclear/models/weights/espcn_x3.pt
