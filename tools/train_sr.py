@@ -420,6 +420,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--text-plates is a share of the text blocks, 0 to 1, not {args.text_plates}")
     if args.read_weight and not args.text_images:
         ap.error("--read-weight reads the training text: give --text-images too")
+    if args.deepen and (args.arch != "espcn" or args.activation != "relu"):
+        ap.error("--deepen is for --arch espcn with ReLU activations")
     if args.teacher and not args.teacher.is_file():
         ap.error(f"--teacher {args.teacher}: no such weight file")
 
@@ -448,8 +450,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"train_sr: starting from {args.init} (ignored: {unexpected or 'nothing'}; new: {missing or 'nothing'})",
               flush=True)
     if args.deepen:
-        if args.arch != "espcn" or args.activation != "relu":
-            ap.error("--deepen is for --arch espcn with ReLU activations")
         model = deepen(model, args.deepen).to(device)
     if args.expand:
         if args.arch != "espcn":

@@ -69,3 +69,13 @@ def test_a_missing_teacher_is_refused_before_any_work(tmp_path: Path, capsys) ->
     assert stop.value.code == 2
     assert f"--teacher {tmp_path / 'none.pt'}: no such weight file" in capsys.readouterr().err
     assert not (tmp_path / "w.pt").exists()
+
+
+def test_deepening_a_prelu_network_is_refused_before_any_work(tmp_path: Path, capsys) -> None:
+    from tools.train_sr import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--scale", "3", "--deepen", "2", "--activation", "prelu", "--out", str(tmp_path / "w.pt")])
+    assert stop.value.code == 2
+    assert "--deepen is for --arch espcn with ReLU activations" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir()), "nothing written"
