@@ -26,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                      help="camera: blur, sensor noise and H.264 at 400 kb/s; clean: MATLAB bicubic only "
                           "(default %(default)s)")
     leg.add_argument("--strings", type=int, default=240, help="strings rendered (default 240, 30 per height)")
-    leg.add_argument("--seed", type=int, default=0, help="legibility strings, or the noise of eval denoise (default %(default)s)")
+    leg.add_argument("--seed", type=int, default=0,
+                     help="legibility strings, or the noise of eval denoise (default %(default)s)")
     leg.add_argument("--models", help="comma-separated SR models (default: every SR model of that scale)")
 
 

@@ -46,4 +46,5 @@ def deepen(model: ESPCN, layers: int) -> ESPCN:
 
 def added_layers(state: dict[str, torch.Tensor]) -> int:
     """How many layers ``deepen`` added to the network of ``state``: 0 for a plain ESPCN."""
-    return sum(1 for k, v in state.items() if k.startswith("body.") and k.endswith(".weight") and v.dim() == 4) - PLAIN_CONVS
+    convs = sum(1 for k, v in state.items() if k.startswith("body.") and k.endswith(".weight") and v.dim() == 4)
+    return convs - PLAIN_CONVS
