@@ -19,6 +19,7 @@ def test_three_minute_soak_holds_memory_threads_descriptors_and_frames(tmp_path)
     r = subprocess.run([sys.executable, str(REPO / "tools" / "soak.py"), "--seconds", "180", "--out", str(tmp_path)],
                        capture_output=True, text=True, timeout=400, cwd=REPO)
     print(r.stdout)
+    assert (tmp_path / "soak.json").exists(), f"soak.py exited {r.returncode} with no report:\n{r.stderr[-3000:]}"
     report = json.loads((tmp_path / "soak.json").read_text())
     v = report["verdict"]
     assert (tmp_path / "soak.png").stat().st_size > 10_000, "the plot was drawn"
