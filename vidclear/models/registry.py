@@ -193,7 +193,7 @@ _ESPCN_SHA = {
 # The -cctv models are fine-tuned from their clean twins on camera-like input (blur, Poisson-Gaussian noise,
 # H.264/H.265 at CCTV bitrates, synthetic text): the same network, so the same speed.
 _ESPCN_CCTV_SHA: dict[int, str] = {
-    2: "8136abf829431157023466fe87a7446eed27f94793c0911f1b12d9293d29510b",
+    2: "f259f1d1526429a29c1c8fcb4eaede2e5bb7e7b00c2f7f299874c0dc2d07dc22",
     3: "d6047729a1ed3cb1dfdd31f11821ed3cd8c58f52da3e73305b4185a485ce3af2",
     4: "72327c911bf18016fad17f9e5e6bf1fe1c4416480058e24aa430e868af2d5f4b",
 }
