@@ -76,14 +76,15 @@ class PatchSampler:
 
     def __init__(self, paths: list[Path], scale: int, patch: int, noise: float, seed: int,
                  rotate: float = 0.0, degradation: str = "clean", variants: int = 3, text_images: int = 0,
-                 text_heights: tuple[int, int] = (3, 14), text_plates: float = 0.0, more_fonts: bool = False) -> None:
+                 text_heights: tuple[int, int] = (3, 14), text_plates: float = 0.0, more_fonts: bool = False,
+                 extra_fonts: tuple[Path, ...] = ()) -> None:
         self.scale, self.patch, self.noise, self.rotate = scale, patch, noise, rotate
         self.rng = np.random.default_rng(seed)
         self.pairs: list[tuple[np.ndarray, np.ndarray]] = []
         self.glyphs: list[np.ndarray] = []  # per pair: text_blocks' glyph rows, none for photographs
         pairs = [make_pair(read_rgb(path), scale, path.stem) for path in paths]
         blocks = text_blocks(text_images, scale, np.random.default_rng(seed + 1), text_heights, plates=text_plates,
-                             more_fonts=more_fonts)
+                             more_fonts=more_fonts, extra_fonts=extra_fonts)
         texts = [modcrop(t, scale) for t, _ in blocks]
         hrs = [pair.hr_y for pair in pairs] + texts
         glyphs = [np.zeros((0, 4))] * len(pairs) + [g for _, g in blocks]
@@ -209,10 +210,11 @@ MORE_TEXT_FONTS = {Path("/usr/share/fonts/truetype/liberation2/LiberationSans-Bo
                    Path("/usr/share/fonts/truetype/freefont/FreeSansBold.ttf"): "fonts-freefont-ttf"}
 
 
-def text_fonts(folder: Path = FONT.parent, more: bool = False) -> list[Path]:
-    """The training text's font files (``TEXT_FONTS`` in ``folder``, then ``MORE_TEXT_FONTS`` if ``more``); a
-    missing one ends the tool with one line naming its package (the condensed face is not in
-    fonts-dejavu-core, which the benchmark itself needs)."""
+def text_fonts(folder: Path = FONT.parent, more: bool = False, extra: tuple[Path, ...] = ()) -> list[Path]:
+    """The training text's font files (``TEXT_FONTS`` in ``folder``, then ``MORE_TEXT_FONTS`` if ``more``, then
+    ``extra``: a user's own faces, such as the typeface of the plates their cameras watch); a missing one
+    ends the tool with one line naming its package (the condensed face is not in fonts-dejavu-core, which
+    the benchmark itself needs)."""
     packages = {folder / name: package for name, package in TEXT_FONTS.items()}
     if more:
         packages.update(MORE_TEXT_FONTS)
@@ -222,7 +224,7 @@ def text_fonts(folder: Path = FONT.parent, more: bool = False) -> list[Path]:
         print(f"train_sr: the training text needs {', '.join(str(p) for p in missing)}: apt-get install {names}",
               file=sys.stderr)
         raise SystemExit(2)
-    return list(packages)
+    return list(packages) + list(extra)
 
 
 def random_text(rng: np.random.Generator, low: int, high: int, alphabet: str = TEXT_CHARS) -> str:
@@ -257,14 +259,15 @@ def plate_block(cap: int, font, min_h: int, rng: np.random.Generator) -> np.ndar
 
 
 def text_lines(count: int, scale: int, rng: np.random.Generator, heights: tuple[int, int] = (3, 14),
-               folder: Path = FONT.parent, plates: float = 0.0, more_fonts: bool = False) -> list[np.ndarray]:
+               folder: Path = FONT.parent, plates: float = 0.0, more_fonts: bool = False,
+               extra_fonts: tuple[Path, ...] = ()) -> list[np.ndarray]:
     """The images of ``text_blocks``."""
-    return [img for img, _ in text_blocks(count, scale, rng, heights, folder, plates, more_fonts)]
+    return [img for img, _ in text_blocks(count, scale, rng, heights, folder, plates, more_fonts, extra_fonts)]
 
 
 def text_blocks(count: int, scale: int, rng: np.random.Generator, heights: tuple[int, int] = (3, 14),
-                folder: Path = FONT.parent, plates: float = 0.0, more_fonts: bool = False
-                ) -> list[tuple[np.ndarray, np.ndarray]]:
+                folder: Path = FONT.parent, plates: float = 0.0, more_fonts: bool = False,
+                extra_fonts: tuple[Path, ...] = ()) -> list[tuple[np.ndarray, np.ndarray]]:
     """Synthetic blocks of text lines (random letters and digits, other fonts than the benchmark's), cap
     heights in ``heights`` low-resolution pixels, either polarity: the small text cameras are asked to read.
     Each block holds lines enough to be at least 32 LR pixels tall, so patches can be cut from it.
@@ -276,7 +279,7 @@ def text_blocks(count: int, scale: int, rng: np.random.Generator, heights: tuple
     plates carry none. Finding them draws nothing, so the images stay those of the seed."""
     from PIL import ImageFont
 
-    fonts = [str(p) for p in text_fonts(folder, more_fonts)] if count else []
+    fonts = [str(p) for p in text_fonts(folder, more_fonts, extra_fonts)] if count else []
     out = []
     for _ in range(count):
         cap = int(rng.integers(heights[0], heights[1] + 1)) * scale
@@ -402,6 +405,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--more-fonts", action="store_true",
                     help="also draw the text in Liberation Sans Bold and FreeSans Bold (fonts-liberation2, "
                          "fonts-freefont-ttf)")
+    ap.add_argument("--text-font", type=Path, action="append", default=[], metavar="TTF",
+                    help="also draw the text in this face (repeatable): the typeface of the plates or signs "
+                         "your cameras watch")
     ap.add_argument("--expand", type=int, default=0,
                     help="train each convolution as a block this many times wider, folded back for --out")
     ap.add_argument("--deepen", type=int, default=0,
@@ -424,17 +430,20 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--deepen is for --arch espcn with ReLU activations")
     if args.teacher and not args.teacher.is_file():
         ap.error(f"--teacher {args.teacher}: no such weight file")
+    for font in args.text_font:
+        if not font.is_file():
+            ap.error(f"--text-font {font}: no such font file")
 
     device, ckpt_path = prepare_run(args)
 
     paths = training_images("train_sr", args.data, "set5")
     if args.text_images:
-        text_fonts(more=args.more_fonts)  # before minutes of reading and coding images, not after
+        text_fonts(more=args.more_fonts, extra=tuple(args.text_font))  # before minutes of work, not after
     if args.hold_out_tenth:
         paths = split_tenth(paths)[0]
     sampler = PatchSampler(paths, args.scale, args.patch, args.noise, args.seed, args.rotate, args.degradation,
                            args.variants, args.text_images, tuple(args.text_heights), args.text_plates,
-                           args.more_fonts)
+                           args.more_fonts, tuple(args.text_font))
     val_pairs = load_pairs(args.data / "set5", args.scale)
     print(f"train_sr: {len(sampler.pairs)} training images, scale x{args.scale}, device {device}", flush=True)
 

@@ -72,3 +72,24 @@ def test_more_fonts_come_after_the_cards_fonts_and_a_missing_one_names_its_packa
     assert capsys.readouterr().err.strip() == f"train_sr: the training text needs {absent}: apt-get install fonts-absent"
     monkeypatch.setattr(train_sr, "MORE_TEXT_FONTS", {present: "fonts-present"})
     assert text_fonts(tmp_path, more=True) == [tmp_path / n for n in TEXT_FONTS] + [present]
+
+
+def test_a_users_own_face_comes_last_and_draws_some_of_the_text(tmp_path):
+    face = tmp_path / "Plate-Bold.ttf"
+    shutil.copy(FONT.parent / "DejaVuSansMono-Bold.ttf", face)
+    assert text_fonts(extra=(face,)) == text_fonts() + [face], "after the cards' fonts, which keep their order"
+    plain = text_lines(8, 3, np.random.default_rng(5), (3, 9))
+    mono = text_lines(8, 3, np.random.default_rng(5), (3, 9), extra_fonts=(face,))
+    assert len(mono) == 8 and any(a.shape != b.shape or not np.array_equal(a, b) for a, b in zip(plain, mono)), \
+        "a fifth face changes the seeded draw"
+
+
+def test_a_missing_text_font_is_refused_before_any_work(tmp_path, capsys):
+    from tools.train_sr import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--scale", "3", "--text-images", "10", "--text-font", str(tmp_path / "none.ttf"),
+              "--out", str(tmp_path / "w.pt")])
+    assert stop.value.code == 2
+    assert f"--text-font {tmp_path / 'none.ttf'}: no such font file" in capsys.readouterr().err
+    assert not (tmp_path / "w.pt").exists()
