@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from collections import Counter
 from typing import Optional
@@ -23,8 +22,8 @@ from .config import CameraConfig, ServeConfig
 
 log = logging.getLogger(__name__)
 
-REPORT_TIMEOUT_S = 2.0
-REPORT_MAX_AGE_S = 0.5
+REPORT_TIMEOUT_S = 2.0  # the longest the poller waits for the cameras' reports
+REPORT_MAX_AGE_S = 0.5  # how often it asks
 
 
 class CameraActor:
@@ -59,33 +58,35 @@ class CameraActor:
 
 
 class RemoteCamera:
-    """The driver's view of one camera actor, shaped like ``Camera`` for the metrics and health."""
+    """The driver's view of one camera actor, shaped like ``Camera`` for the metrics and health. Its reports
+    come from ``poll_reports`` on a thread of their own, so /healthz and /metrics answer at once, also while a
+    node is dying and its actors do not."""
 
-    def __init__(self, ray, actor, name: str) -> None:  # noqa: ANN001 - the ray module, an actor handle
+    def __init__(self, ray, actor, name: str, polling: Optional[threading.Event] = None) -> None:  # noqa: ANN001
         self.ray, self.actor, self.name = ray, actor, name
         self.last: Optional[dict] = None
-        self.last_at = 0.0
         self.reachable = False
+        self.pending = None  # the report asked for and not answered yet: never a second one behind it
+        self.polling = polling or threading.Event()  # set: the poller stops
         self.offset: Counter = Counter()  # counts of the incarnations before this one
         self._lock = threading.Lock()
 
     def _report(self) -> Optional[dict]:
         with self._lock:
-            if time.monotonic() - self.last_at < REPORT_MAX_AGE_S:
-                return self.last
-            try:
-                report = self.ray.get(self.actor.report.remote(), timeout=REPORT_TIMEOUT_S)
-                self.reachable = True
-            except Exception:  # noqa: BLE001 - its node died, or Ray is starting it again
+            return self.last
+
+    def take(self, report: Optional[dict]) -> None:
+        """The actor's answer, or None when it gave none in time (its node died, or Ray is starting it again)."""
+        with self._lock:
+            if report is None:
                 self.reachable = False
-                self.last_at = time.monotonic()
-                return self.last
+                return
+            self.reachable = True
             if self.last is not None and report["incarnation"] != self.last["incarnation"]:
                 self.offset += self.last["counts"]
                 log.warning("camera %s runs again on node %s (was on %s)", self.name, report["node"],
                             self.last["node"])
-            self.last, self.last_at = report, time.monotonic()
-            return report
+            self.last = report
 
     @property
     def node(self) -> Optional[str]:
@@ -124,6 +125,7 @@ class RemoteCamera:
                          "frames_out": counts["frames_out"], "reconnects": counts["reconnects"]}
 
     def stop(self, timeout: float) -> None:
+        self.polling.set()
         try:
             self.last = self.ray.get(self.actor.stop.remote(timeout), timeout=timeout + 5)
         except Exception as e:  # noqa: BLE001 - a camera that cannot be reached is reported, not waited for
@@ -136,9 +138,33 @@ def start_remote_cameras(cfg: ServeConfig, address: Optional[str]) -> list[Remot
     actor_cls = ray.remote(CameraActor)
     server_json = cfg.model_dump_json()
     cameras = []
+    polling = threading.Event()
     for camera in cfg.cameras:
         actor = actor_cls.options(name=f"vidclear-camera-{camera.name}", max_restarts=-1, max_task_retries=-1,
                                   num_cpus=cfg.cluster.num_cpus, num_gpus=cfg.cluster.num_gpus).remote(
             camera.model_dump_json(), server_json)
-        cameras.append(RemoteCamera(ray, actor, camera.name))
+        cameras.append(RemoteCamera(ray, actor, camera.name, polling))
+    threading.Thread(target=poll_reports, args=(ray, cameras, polling), name="camera-reports", daemon=True).start()
     return cameras
+
+
+def poll_reports(ray, cameras: list[RemoteCamera], stopping: threading.Event,  # noqa: ANN001 - the ray module
+                 every: float = REPORT_MAX_AGE_S, timeout: float = REPORT_TIMEOUT_S) -> None:
+    """Ask every camera's actor for its report at once, ``every`` seconds, and wait ``timeout`` at most for all
+    of them together: one camera on a dying node neither delays the others' reports nor the HTTP answers."""
+    while not stopping.is_set():
+        for cam in cameras:
+            if cam.pending is None:
+                cam.pending = cam.actor.report.remote()
+        asked = {cam.pending: cam for cam in cameras}
+        ready, _ = ray.wait(list(asked), num_returns=len(asked), timeout=timeout)
+        for ref, cam in asked.items():
+            report = None
+            if ref in ready:
+                cam.pending = None
+                try:
+                    report = ray.get(ref)
+                except Exception:  # noqa: BLE001 - the actor died while answering: ask it again
+                    pass
+            cam.take(report)
+        stopping.wait(every)
