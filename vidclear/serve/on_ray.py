@@ -23,7 +23,7 @@ from .config import CameraConfig, ServeConfig
 log = logging.getLogger(__name__)
 
 REPORT_TIMEOUT_S = 2.0  # the longest the poller waits for the cameras' reports
-REPORT_MAX_AGE_S = 0.5  # how often it asks
+REPORT_EVERY_S = 0.5  # how often it asks
 
 
 class CameraActor:
@@ -62,12 +62,12 @@ class RemoteCamera:
     come from ``poll_reports`` on a thread of their own, so /healthz and /metrics answer at once, also while a
     node is dying and its actors do not."""
 
-    def __init__(self, ray, actor, name: str, polling: Optional[threading.Event] = None) -> None:  # noqa: ANN001
+    def __init__(self, ray, actor, name: str, stop_polling: threading.Event) -> None:  # noqa: ANN001
         self.ray, self.actor, self.name = ray, actor, name
         self.last: Optional[dict] = None
         self.reachable = False
         self.pending = None  # the report asked for and not answered yet: never a second one behind it
-        self.polling = polling or threading.Event()  # set: the poller stops
+        self.stop_polling = stop_polling  # shared by the cameras and their poller
         self.offset: Counter = Counter()  # counts of the incarnations before this one
         self._lock = threading.Lock()
 
@@ -125,7 +125,7 @@ class RemoteCamera:
                          "frames_out": counts["frames_out"], "reconnects": counts["reconnects"]}
 
     def stop(self, timeout: float) -> None:
-        self.polling.set()
+        self.stop_polling.set()
         try:
             self.last = self.ray.get(self.actor.stop.remote(timeout), timeout=timeout + 5)
         except Exception as e:  # noqa: BLE001 - a camera that cannot be reached is reported, not waited for
@@ -138,18 +138,18 @@ def start_remote_cameras(cfg: ServeConfig, address: Optional[str]) -> list[Remot
     actor_cls = ray.remote(CameraActor)
     server_json = cfg.model_dump_json()
     cameras = []
-    polling = threading.Event()
+    stop_polling = threading.Event()
     for camera in cfg.cameras:
         actor = actor_cls.options(name=f"vidclear-camera-{camera.name}", max_restarts=-1, max_task_retries=-1,
                                   num_cpus=cfg.cluster.num_cpus, num_gpus=cfg.cluster.num_gpus).remote(
             camera.model_dump_json(), server_json)
-        cameras.append(RemoteCamera(ray, actor, camera.name, polling))
-    threading.Thread(target=poll_reports, args=(ray, cameras, polling), name="camera-reports", daemon=True).start()
+        cameras.append(RemoteCamera(ray, actor, camera.name, stop_polling))
+    threading.Thread(target=poll_reports, args=(ray, cameras, stop_polling), name="camera-reports", daemon=True).start()
     return cameras
 
 
 def poll_reports(ray, cameras: list[RemoteCamera], stopping: threading.Event,  # noqa: ANN001 - the ray module
-                 every: float = REPORT_MAX_AGE_S, timeout: float = REPORT_TIMEOUT_S) -> None:
+                 every: float = REPORT_EVERY_S, timeout: float = REPORT_TIMEOUT_S) -> None:
     """Ask every camera's actor for its report at once, ``every`` seconds, and wait ``timeout`` at most for all
     of them together: one camera on a dying node neither delays the others' reports nor the HTTP answers."""
     while not stopping.is_set():
