@@ -151,20 +151,42 @@ def start_remote_cameras(cfg: ServeConfig, address: Optional[str]) -> list[Remot
 def poll_reports(ray, cameras: list[RemoteCamera], stopping: threading.Event,  # noqa: ANN001 - the ray module
                  every: float = REPORT_EVERY_S, timeout: float = REPORT_TIMEOUT_S) -> None:
     """Ask every camera's actor for its report at once, ``every`` seconds, and wait ``timeout`` at most for all
-    of them together: one camera on a dying node neither delays the others' reports nor the HTTP answers."""
+    of them together: one camera on a dying node neither delays the others' reports nor the HTTP answers.
+
+    If asking fails altogether (Ray's control plane unreachable, or Ray shut down under the thread), every
+    camera is marked unanswered, so /healthz never shows a stale healthy report, and the poller tries again;
+    once ``stopping`` is set such a failure is the shutdown itself and ends the thread quietly."""
+    failing: Optional[str] = None  # the error last logged, so a lasting outage is one line, not one per poll
     while not stopping.is_set():
-        for cam in cameras:
-            if cam.pending is None:
-                cam.pending = cam.actor.report.remote()
-        asked = {cam.pending: cam for cam in cameras}
-        ready, _ = ray.wait(list(asked), num_returns=len(asked), timeout=timeout)
-        for ref, cam in asked.items():
-            report = None
-            if ref in ready:
+        try:
+            ask_once(ray, cameras, timeout)
+            failing = None
+        except Exception as e:  # noqa: BLE001 - whatever Ray raises, the poller must outlive it
+            if stopping.is_set():
+                return
+            if str(e) != failing:
+                log.warning("cannot ask the camera actors for their reports (%s: %s); trying again every %.1f s",
+                            type(e).__name__, e, every)
+                failing = str(e)
+            for cam in cameras:
                 cam.pending = None
-                try:
-                    report = ray.get(ref)
-                except Exception:  # noqa: BLE001 - the actor died while answering: ask it again
-                    pass
-            cam.take(report)
+                cam.take(None)
         stopping.wait(every)
+
+
+def ask_once(ray, cameras: list[RemoteCamera], timeout: float) -> None:  # noqa: ANN001 - the ray module
+    """One round: a report asked of every actor without one pending, all awaited together for ``timeout``."""
+    for cam in cameras:
+        if cam.pending is None:
+            cam.pending = cam.actor.report.remote()
+    asked = {cam.pending: cam for cam in cameras}
+    ready, _ = ray.wait(list(asked), num_returns=len(asked), timeout=timeout)
+    for ref, cam in asked.items():
+        report = None
+        if ref in ready:
+            cam.pending = None
+            try:
+                report = ray.get(ref)
+            except Exception:  # noqa: BLE001 - the actor died while answering: ask it again
+                pass
+        cam.take(report)
