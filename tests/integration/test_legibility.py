@@ -68,3 +68,19 @@ def test_srgan_x4_reads_at_least_as_many_characters_as_espcn_x4_on_camera_input(
     report = legibility("--scale", "4", "--degradation", "camera", "--models", "espcn-x4,srgan-x4")
     acc = {r["method"]: r["char_acc"] for r in report["results"]}
     assert acc["srgan-x4"] >= acc["espcn-x4"] > acc["bicubic"], acc
+
+
+@pytest.mark.parametrize("args, says", [
+    (["legibility", "some/folder"], "eval legibility renders its own strings and takes no dataset (got some/folder)"),
+    (["legibility", "--strings", "5"], "--strings 5: give at least 8, one per text height"),
+    (["espcn-x3", "some/folder", "--degradation", "camera", "--strings", "80"],
+     "--degradation, --strings: only for 'eval legibility'"),
+])
+def test_options_that_do_not_apply_are_refused_in_one_line(args, says):
+    """Before, a dataset given to the benchmark and --degradation given to a model's eval were silently ignored,
+    and --strings 0 printed a table of nan."""
+    r = subprocess.run([sys.executable, "-m", "vidclear", "eval", *args], cwd=REPO, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vidclear: error: ") and says in lines[0], r.stderr

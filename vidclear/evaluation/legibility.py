@@ -192,6 +192,9 @@ def run_legibility(scale: int = 3, degradation: str = "camera", count: int = 240
     from ..models.registry import get_model
     from .run import luma_model_upscaler
 
+    if count < len(HEIGHTS):
+        raise ConfigError(f"--strings {count}: give at least {len(HEIGHTS)}, one per text height "
+                          f"({', '.join(map(str, HEIGHTS))} LR px)")
     samples = degraded_samples(scale, degradation, count, seed)
     ocr = check_ocr()
     methods: list[tuple[str, list[np.ndarray]]] = [("original (ceiling)", [s.hr for s in samples]),
