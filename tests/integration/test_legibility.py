@@ -16,11 +16,12 @@ from vidclear.evaluation.legibility import BENCHMARK, build_samples, edit_distan
 
 
 def legibility(*args: str) -> dict:
+    """The report, with the progress lines the run printed on stderr under "progress"."""
     r = subprocess.run([sys.executable, "-m", "vidclear", "eval", "legibility", *args, "--json"], cwd=REPO,
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     print(r.stdout)
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return json.loads(r.stdout.strip().splitlines()[-1]) | {"progress": r.stderr.splitlines()}
 
 
 def test_camera_degradation_is_seeded_sized_and_really_coded():
@@ -60,6 +61,9 @@ def test_a_small_clean_run_reports_every_method_and_height():
         assert sum(b["strings"] for b in r["by_height"].values()) == 16
     ceiling = report["results"][0]
     assert ceiling["char_acc"] >= 80, "the originals are readable: the OCR engine works"
+    said = [line for line in report["progress"] if "legibility: " in line]
+    assert len(said) == 4 and "16 strings rendered and given the clean degradation at x2" in said[0], said
+    assert said[3].startswith(f"vidclear: legibility: 3/3 espcn-x2 read {report['results'][2]['char_acc']:.2f} %")
 
 
 @pytest.mark.slow

@@ -21,8 +21,10 @@ it reads; that step is identical for every method.
 
 from __future__ import annotations
 
+import logging
 import random
 import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,8 @@ import numpy as np
 from ..errors import ConfigError
 from .degrade import CameraModel, camera_degrade
 from .matlab_resize import imresize
+
+log = logging.getLogger(__name__)
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 CAP_HEIGHT_EM = 0.729  # DejaVu Sans Bold: cap height / font size
@@ -195,15 +199,26 @@ def run_legibility(scale: int = 3, degradation: str = "camera", count: int = 240
     if count < len(HEIGHTS):
         raise ConfigError(f"--strings {count}: give at least {len(HEIGHTS)}, one per text height "
                           f"({', '.join(map(str, HEIGHTS))} LR px)")
-    samples = degraded_samples(scale, degradation, count, seed)
     ocr = check_ocr()
-    methods: list[tuple[str, list[np.ndarray]]] = [("original (ceiling)", [s.hr for s in samples]),
-                                                   ("bicubic", upscaled(samples, lambda y: imresize(y, scale)))]
-    for name in models if models is not None else sr_models(scale):
-        spec = get_model(name)
+    names = models if models is not None else sr_models(scale)
+    specs = [get_model(name) for name in names]
+    for spec in specs:
         if spec.scale != scale:
-            raise ConfigError(f"model '{name}' is x{spec.scale}, the benchmark runs at x{scale}")
-        methods.append((name, upscaled(samples, luma_model_upscaler(spec))))
+            raise ConfigError(f"model '{spec.name}' is x{spec.scale}, the benchmark runs at x{scale}")
+    start = time.perf_counter()
+    samples = degraded_samples(scale, degradation, count, seed)
+    log.info("legibility: %d strings rendered and given the %s degradation at x%d in %.1f s; %d methods to read",
+             count, degradation, scale, time.perf_counter() - start, len(specs) + 2)
+    methods: list[tuple[str, Callable[[], list[np.ndarray]]]] = [
+        ("original (ceiling)", lambda: [s.hr for s in samples]),
+        ("bicubic", lambda: upscaled(samples, lambda y: imresize(y, scale)))]
+    methods += [(spec.name, lambda spec=spec: upscaled(samples, luma_model_upscaler(spec))) for spec in specs]
+    results = []
+    for i, (name, images) in enumerate(methods, 1):
+        start = time.perf_counter()
+        results.append({"method": name, **score(samples, images())})
+        log.info("legibility: %d/%d %s read %.2f %% of characters (%.1f s)", i, len(methods), name,
+                 results[-1]["char_acc"], time.perf_counter() - start)
     return {
         "dataset": f"vidclear legibility v1 (seed {seed}: {count} plate and sign strings, cap heights "
                    f"{HEIGHTS[0]}-{HEIGHTS[-1]} LR px, DejaVu Sans Bold)",
@@ -211,7 +226,7 @@ def run_legibility(scale: int = 3, degradation: str = "camera", count: int = 240
         "degradation": degradation,
         "strings": count,
         "ocr": ocr,
-        "results": [{"method": name, **score(samples, images)} for name, images in methods],
+        "results": results,
     }
 
 
