@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if given:
         flags = ", ".join(f"--{name}" for name in given)
         raise ConfigError(f"{flags}: only for 'eval legibility'; eval {args.model} takes its scale from the model "
-                          "and its degradation from the published protocol")
+                          "and its protocol from the model's task")
     if args.dataset is None:
         raise ConfigError("eval MODEL DATASET: give the folder of ground-truth images")
     result = evaluate(args.model, args.dataset, args.seed)
