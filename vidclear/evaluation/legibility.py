@@ -180,6 +180,9 @@ def degraded_samples(scale: int, degradation: str, count: int, seed: int) -> lis
         raise ConfigError(f"unknown degradation '{degradation}'; use clean or camera")
     if not FONT.exists():
         raise ConfigError(f"the legibility benchmark renders text in {FONT}: apt-get install fonts-dejavu-core")
+    if count < len(HEIGHTS):
+        raise ConfigError(f"--strings {count}: give at least {len(HEIGHTS)}, one per text height "
+                          f"({', '.join(map(str, HEIGHTS))} LR px)")
     samples = build_samples(count, scale, seed)
     DEGRADATIONS[degradation](samples, scale, seed)
     return samples
@@ -196,9 +199,6 @@ def run_legibility(scale: int = 3, degradation: str = "camera", count: int = 240
     from ..models.registry import get_model
     from .run import luma_model_upscaler
 
-    if count < len(HEIGHTS):
-        raise ConfigError(f"--strings {count}: give at least {len(HEIGHTS)}, one per text height "
-                          f"({', '.join(map(str, HEIGHTS))} LR px)")
     ocr = check_ocr()
     names = models if models is not None else sr_models(scale)
     specs = [get_model(name) for name in names]
