@@ -172,14 +172,30 @@ class Config(Section):
 _STEP_NAMES = {get_args(c.model_fields["name"].annotation)[0] for c in STEP_CONFIGS}
 
 
+def _yaml_path(loc: tuple) -> tuple:
+    """A pydantic error location as the YAML path, without pydantic's union tags.
+
+    Tags are the step names of ``steps`` ('clahe' in steps.0.clahe.tiles) and the
+    member names of a plain union ("literal['auto']", 'constrained-int'), which are
+    never YAML keys (those are identifiers).
+    """
+    return tuple(p for p in loc if not (isinstance(p, str) and (not p.isidentifier()
+                                                                 or (p in _STEP_NAMES and loc[0] == "steps"))))
+
+
 def _describe(err: ValidationError, source: str) -> str:
-    first = err.errors()[0]
-    # drop pydantic's union tags (e.g. 'clahe' in steps.0.clahe.tiles) so the path reads as YAML
-    loc = [p for p in first["loc"] if not (isinstance(p, str) and p in _STEP_NAMES and first["loc"][0] == "steps")]
+    """The first error as one line; a union's members are joined ("'auto' or greater than or equal to 1")."""
+    errors = err.errors()
+    first = errors[0]
+    loc = _yaml_path(first["loc"])
     where = ".".join(str(p) for p in loc) or "(top level)"
     if first["type"] == "extra_forbidden":
         return f"{source}: unknown key '{where}'"
-    return f"{source}: bad value for '{where}': {first['msg']}"
+    messages = [first["msg"]]
+    if len(first["loc"]) > len(loc):  # a union: say what each of its members wanted
+        messages += [e["msg"] for e in errors[1:] if _yaml_path(e["loc"]) == loc and e["msg"] not in messages]
+    wanted = " or ".join([messages[0]] + [m.removeprefix("Input should be ") for m in messages[1:]])
+    return f"{source}: bad value for '{where}': {wanted}"
 
 
 def read_yaml_mapping(path: str | Path) -> dict[str, Any]:

@@ -85,3 +85,12 @@ def test_probe_size_is_width_by_height_and_probe_hw_gives_arrays_their_order():
     assert cfg.live.probe_hw == (576, 704)
     with pytest.raises(Exception, match="probe_size"):
         Config.model_validate({"live": {"probe_size": "704 by 576"}})
+
+
+def test_a_union_value_names_the_key_and_what_each_member_wants(tmp_path):
+    # 'auto' or a count: the message reads as the YAML path, without pydantic's member tags
+    p = write(tmp_path, "pipeline:\n  infer_workers: 0\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    assert str(e.value).endswith(
+        "bad value for 'pipeline.infer_workers': Input should be 'auto' or greater than or equal to 1")

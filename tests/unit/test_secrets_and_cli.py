@@ -77,3 +77,34 @@ def test_logging_options_count_before_or_after_the_command(argv):
 def test_logging_options_default_to_off():
     args = build_parser().parse_args(["eval", "lowlight", "somewhere"])
     assert (args.quiet, args.debug, args.log_file) == (False, False, None)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["bench", "--frames", "0"], "argument --frames: give 1 or more, not 0"),
+    (["bench", "--frames", "ten"], "argument --frames: give a whole number, not 'ten'"),
+    (["bench", "--capacity", "--seconds", "-2"], "argument --seconds: give a number of seconds above 0, not -2"),
+    (["bench", "--capacity", "--seconds", "nan"], "argument --seconds: give a number of seconds above 0, not nan"),
+    (["bench", "--capacity", "--max-streams", "0"], "argument --max-streams: give 1 or more, not 0"),
+    (["enhance", "in.mp4", "out.mp4", "--duration", "0"], "argument --duration: give a number of seconds above 0"),
+    (["serve", "cams.yaml", "--duration", "-1"], "argument --duration: give a number of seconds above 0, not -1"),
+    (["build-engine", "espcn-x2", "--opt", "8x8", "--batch", "0"], "argument --batch: give 1 or more, not 0"),
+])
+def test_counts_and_durations_below_one_are_refused_by_the_parser(argv, message, capsys):
+    # Before, bench --frames 0 measured one frame and enhance --duration 0 stopped after one.
+    with pytest.raises(SystemExit) as stop:
+        build_parser().parse_args(argv)
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag, message", [
+    ("--parallel", "bad value for 'archive.parallel': Input should be 'auto' or greater than or equal to 1"),
+    ("--retries", "bad value for 'archive.retries': Input should be greater than or equal to 0"),
+])
+def test_batch_flags_are_validated_like_the_config(tmp_path, flag, message):
+    # Before, batch --parallel 0 ended in a pydantic traceback (exit 1).
+    value = "0" if flag == "--parallel" else "-1"
+    r = subprocess.run([sys.executable, "-m", "vidclear", "batch", "x.mp4", "-o", str(tmp_path), flag, value],
+                       capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip() == f"vidclear: error: config: {message}"

@@ -25,8 +25,8 @@ def test_due_with_zero_is_the_last_step_only() -> None:
     assert [s for s in range(1, 11) if due(s, 0, 10)] == [10]
 
 
-@pytest.mark.parametrize("text, message", [("-1", "must be 0 (only at the end) or more, got -1"),
-                                           ("ten", "not a whole number of steps: 'ten'")])
+@pytest.mark.parametrize("text, message", [("-1", "give 0 (only at the end) or more, not -1"),
+                                           ("ten", "give a whole number, not 'ten'")])
 def test_steps_between_refuses_with_one_line(text: str, message: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError, match=message.replace("(", r"\(").replace(")", r"\)")):
         steps_between(text)

@@ -44,11 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from ..archive.inputs import find_jobs
     from ..archive.runner import Stopped, run_batch
 
-    cfg = load_settings(args)
-    if args.parallel is not None:
-        cfg.archive.parallel = args.parallel
-    if args.retries is not None:
-        cfg.archive.retries = args.retries
+    cfg = load_settings(args, {"archive.parallel": args.parallel, "archive.retries": args.retries})
     use_ray = args.ray is not None
     address = args.ray or cfg.cluster.address
     if use_ray:

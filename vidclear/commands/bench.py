@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..arg_types import positive_float, positive_int
 from ..exit_codes import EXIT_OK
 
 NAME = "bench"
@@ -14,8 +15,8 @@ HELP = "measure speed and quality side by side"
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     bn = sub.add_parser(NAME, parents=[common], help=HELP)
     bn.add_argument("--clip", type=Path, help="input clip (default: the 640x360 traffic clip in ../shared/data)")
-    bn.add_argument("--frames", type=int, default=120)
-    bn.add_argument("--model", default="espcn-x3")
+    bn.add_argument("--frames", type=positive_int, default=120, help="frames per measured row (default %(default)s)")
+    bn.add_argument("--model", default="espcn-x3", help="model to measure (default %(default)s)")
     bn.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     bn.add_argument("--preset", default="ultrafast", help="encoder preset for the end-to-end rows (live use wants the fastest)")
     bn.add_argument("--json", type=Path, help="write the JSON report here")
@@ -23,8 +24,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     bn.add_argument("--no-peers", action="store_true", help="skip OpenCV dnn_superres and bicubic")
     bn.add_argument("--capacity", action="store_true",
                     help="how many cameras playing the clip at its frame rate this box keeps up with (reuse off and auto)")
-    bn.add_argument("--seconds", type=float, default=10.0, help="--capacity: seconds per trial")
-    bn.add_argument("--max-streams", type=int, default=64, help="--capacity: try no more cameras than this")
+    bn.add_argument("--seconds", type=positive_float, default=10.0, help="--capacity: seconds per trial")
+    bn.add_argument("--max-streams", type=positive_int, default=64, help="--capacity: try no more cameras than this")
     bn.add_argument("--config", type=Path, help="--capacity: YAML config for the cameras (live, batch, encoder, ...)")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..arg_types import positive_int
 from ..exit_codes import EXIT_OK
 
 NAME = "build-engine"
@@ -16,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     bd.add_argument("--min", help="smallest frame HxW (default: --opt)")
     bd.add_argument("--opt", required=True, help="frame HxW the engine is tuned for, e.g. 480x640")
     bd.add_argument("--max", help="largest frame HxW (default: --opt)")
-    bd.add_argument("--batch", type=int, default=1)
+    bd.add_argument("--batch", type=positive_int, default=1, help="largest batch the engine takes (default %(default)s)")
     bd.add_argument("--precision", choices=("fp16", "fp32"), default="fp16")
 
 

@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..arg_types import positive_float
 from ..exit_codes import EXIT_OK, EXIT_SIGNAL, EXIT_USAGE
 from ..secrets import redact
 
@@ -22,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     enh.add_argument("output", help="output file (.mp4 .mkv .mov .ts), a segment pattern (rec/cam_%%Y%%m%%d_%%H%%M%%S.ts) "
                      "or rtsp:// URL to publish to")
     add_settings_flags(enh)
-    enh.add_argument("--duration", type=float, help="stop after this many seconds (live sources)")
+    enh.add_argument("--duration", type=positive_float, help="stop after this many seconds (live sources)")
     enh.add_argument("--summary-json", type=Path, help="also write the summary as JSON here")
 
 
@@ -45,8 +46,12 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
 
 
-def load_settings(args: argparse.Namespace):  # noqa: ANN201 - a Config (imported late: a fast --help)
-    """The config file, with the flags of ``add_settings_flags`` over it."""
+def load_settings(args: argparse.Namespace, more: dict | None = None):  # noqa: ANN201 - a Config (imported late)
+    """The config file, with the flags of ``add_settings_flags`` (and a command's ``more``, dotted keys) over it.
+
+    Flags go through the config's validation, so ``--parallel 0`` is refused in the
+    same one line as ``parallel: 0`` in the YAML.
+    """
     from ..config import load_config
 
     overrides = {
@@ -60,6 +65,7 @@ def load_settings(args: argparse.Namespace):  # noqa: ANN201 - a Config (importe
         "encoder.crf": args.crf,
         "encoder.preset": args.preset,
         "encoder.codec": args.codec,
+        **(more or {}),
     }
     return load_config(args.config, overrides)
 

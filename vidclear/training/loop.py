@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..arg_types import whole_number
+
 
 def seed_everything(seed: int, threads: int = 0, deterministic: bool = False) -> None:
     if threads:
@@ -94,15 +96,8 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optim: Optimisation, dev
     return state["step"], state["rng"]
 
 
-def steps_between(text: str) -> int:
-    """argparse type of --ckpt-every / --val-every: a whole number of steps, 0 for "only at the end"."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number of steps: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (only at the end) or more, got {value}")
-    return value
+steps_between = whole_number(0, " (only at the end)")
+"""argparse type of --ckpt-every / --val-every: a whole number of steps, 0 for "only at the end"."""
 
 
 def due(step: int, every: int, last: int) -> bool:

@@ -1,0 +1,41 @@
+"""Argument types for counts and durations, so that ``--frames 0`` is refused by the parser.
+
+Without them argparse takes any number, and a zero or negative count or duration
+ran to an empty or one-frame result instead of saying what was wrong. Shared by the
+commands and the training tools.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Callable
+
+
+def whole_number(least: int, hint: str = "") -> Callable[[str], int]:
+    """An argparse type: a whole number of ``least`` or more; ``hint`` says what the least means."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"give a whole number, not {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"give {least}{hint} or more, not {value}")
+        return value
+
+    return parse
+
+
+positive_int = whole_number(1)
+"""Frames, streams, a batch: 1 or more."""
+
+
+def positive_float(text: str) -> float:
+    """A number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give a number, not {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"give a number of seconds above 0, not {text}")
+    return value
