@@ -175,8 +175,11 @@ def test_file_without_a_video_stream(tmp_path):
     _assert_one_error_line(r, "has no video stream")
 
 
-def test_output_in_a_missing_directory(av_clip, tmp_path):
-    r = vidclear("enhance", str(av_clip), str(tmp_path / "missing" / "o.mp4"), "--quiet")
+@pytest.mark.parametrize("name", ["o.mp4", "cam_%H%M%S.ts"])
+def test_output_in_a_missing_directory(av_clip, tmp_path, name):
+    # Without --quiet: the output is checked before a backend is chosen or a model loaded, so the
+    # one line is all there is (a file and a segment pattern alike).
+    r = vidclear("enhance", str(av_clip), str(tmp_path / "missing" / name), "--model", "espcn-x2")
     _assert_one_error_line(r, "output directory does not exist")
 
 

@@ -21,7 +21,7 @@ from ..config import Config
 from ..errors import ConfigError
 from ..io.live import LiveSource, is_live
 from ..io.live_sinks import RtspSink, SegmentSink
-from ..io.sink import FileSink, check_output_path
+from ..io.sink import FileSink, check_target
 from ..io.source import FileSource
 from ..models.registry import ModelSpec, get_model
 from ..pipeline.night import NightSwitch
@@ -93,9 +93,8 @@ def make_sink(target: str, cfg: Config, input_path: Optional[Path] = None, audio
         return RtspSink(target, cfg.encoder, cfg.live.transport)
     if "%" in Path(target).name:
         return SegmentSink(target, cfg.live.segment_seconds, cfg.encoder)
-    path = Path(target)
-    check_output_path(path, input_path if input_path is not None and input_path.exists() else None)
-    return FileSink(path, cfg.encoder, cfg.audio, audio_template)
+    check_target(target, input_path)
+    return FileSink(Path(target), cfg.encoder, cfg.audio, audio_template)
 
 
 def output_size(width: int, height: int, scale: int) -> tuple[int, int]:

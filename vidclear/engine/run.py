@@ -15,6 +15,7 @@ from typing import Callable, Optional
 from ..config import Config
 from ..errors import InputError
 from ..io.live import LiveStats, is_live
+from ..io.sink import check_target
 from ..pipeline.runner import RunResult
 from ..progress import progress_reporter
 from ..summary import format_live, format_reuse, format_summary, summary_json
@@ -90,6 +91,7 @@ def run_enhance(
     size = output_size(info.width, info.height, plan.spec.scale)
     own_service = service is None
     try:
+        check_target(str(output_path), None if live else Path(input_path))  # before a model is loaded
         if own_service:
             service = start_service(cfg, live, (info.height, info.width))
         sinks = open_sinks([str(output_path)], cfg, source, size, None if live else Path(input_path))

@@ -25,7 +25,7 @@ import av
 from ..config import EncoderConfig
 from ..errors import OutputError
 from ..secrets import redact
-from .sink import add_video_stream, container_format, write_error
+from .sink import add_video_stream, check_output_path, container_format, write_error
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +58,8 @@ class SegmentSink(_LiveEncodedSink):
         super().__init__(encoder)
         self.pattern = pattern
         self.segment_seconds = segment_seconds
+        check_output_path(Path(pattern))
         self.format = container_format(Path(pattern))
-        parent = Path(pattern).parent
-        if not parent.exists():
-            raise OutputError(f"segment directory does not exist: {parent}")
         self.rotation = 0
         self.segments: list[Path] = []
         self._started = 0.0

@@ -63,6 +63,15 @@ def check_output_path(output: Path, input_path: Optional[Path] = None) -> None:
         raise OutputError(f"output path is the input file: {output}")
 
 
+def check_target(target: str, input_path: Optional[Path] = None) -> None:
+    """``check_output_path`` for any output name: a file or a segment pattern (rtsp:// targets are tried live).
+
+    Called before a model is loaded, so a mistyped output costs nothing."""
+    if target.lower().startswith(("rtsp://", "rtsps://")):
+        return
+    check_output_path(Path(target), input_path if input_path is not None and input_path.exists() else None)
+
+
 # x264's presets on NVENC's scale (p1 fastest .. p7 best)
 NVENC_PRESETS = {"ultrafast": "p1", "superfast": "p2", "veryfast": "p3", "faster": "p4", "fast": "p4",
                  "medium": "p5", "slow": "p6", "slower": "p7", "veryslow": "p7"}

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..config import Config, load_config
 from ..engine.assembly import Plan
-from ..errors import ConfigError, OutputError, VidclearError
-from ..io.sink import container_format
+from ..errors import ConfigError, VidclearError
+from ..io.sink import check_target
 
 
 class _Strict(BaseModel):
@@ -65,16 +65,6 @@ def check_outputs(cfg: ServeConfig, path: Path) -> None:
     for camera in cfg.cameras:
         try:
             for output in camera.outputs:
-                check_output(output)
+                check_target(output)
         except VidclearError as e:
             raise ConfigError(f"config {path}: camera {camera.name}: {e}") from None
-
-
-def check_output(target: str) -> None:
-    """A recording output must name a known container in a folder that exists (RTSP targets are tried live)."""
-    if target.lower().startswith(("rtsp://", "rtsps://")):
-        return
-    path = Path(target)
-    container_format(path)
-    if not path.parent.is_dir():
-        raise OutputError(f"output directory does not exist: {path.parent}")
