@@ -46,3 +46,29 @@ def test_eval_cli_json_fields():
         assert key in obj
     assert obj["images"] == 5
     assert obj["baseline_psnr"] == pytest.approx(33.66, abs=0.05)
+
+
+def _write_png(path, height: int, width: int, seed: int = 0) -> None:
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.random.default_rng(seed).integers(0, 256, (height, width, 3), np.uint8))
+
+
+@pytest.mark.parametrize("model, make, message", [
+    ("espcn-x2", lambda d: (_write_png(d / "ok.png", 64, 64), (d / "bad.png").write_text("not an image")),
+     "cannot read image {d}/bad.png (not an image, or damaged)"),
+    ("espcn-x4", lambda d: (_write_png(d / "ok.png", 64, 64), _write_png(d / "tiny.png", 24, 40)),
+     "image {d}/tiny.png is 40x24: too small for x4 evaluation (each side needs at least 32 pixels)"),
+    ("lowlight", lambda d: (_write_png(d / "low" / "a.png", 32, 48), _write_png(d / "high" / "a.png", 48, 32)),
+     "{d}/low/a.png is 48x32 but its ground truth {d}/high/a.png is 32x48: a pair must be the same size"),
+    ("denoise", lambda d: (d / "a.png").write_text("not an image"),
+     "cannot read image {d}/a.png (not an image, or damaged)"),
+])
+def test_eval_names_a_bad_image_in_one_line(tmp_path, model, make, message):
+    # Before, each of these ended in a traceback (ValueError, a conv2d size error, a broadcast error).
+    make(tmp_path)
+    r = subprocess.run([sys.executable, "-m", "vidclear", "eval", model, str(tmp_path)],
+                       capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip() == "vidclear: error: " + message.format(d=tmp_path)

@@ -26,7 +26,6 @@ import numpy as np
 
 from ..backends.base import BackendOptions
 from ..backends.select import create_backend
-from ..errors import InputError
 from ..models.registry import ModelSpec
 from .metrics import psnr, ssim
 from .noise import EVAL_NOISE, add_camera_noise
@@ -106,10 +105,7 @@ class DenoiseResult:
 
 
 def evaluate_denoise(spec: ModelSpec, dataset: Path, seed: int = 0) -> DenoiseResult:
-    try:
-        paths = list_images(dataset)
-    except FileNotFoundError as e:
-        raise InputError(str(e)) from None
+    paths = list_images(dataset)
     rng = np.random.default_rng(seed)
     clean = [read_rgb_color(p) for p in paths]
     noisy = [add_camera_noise(img, rng, EVAL_NOISE) for img in clean]

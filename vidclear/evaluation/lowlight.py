@@ -14,8 +14,9 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from ..errors import InputError
 from .metrics import psnr, ssim
-from .sr import list_images
+from .sr import imread, list_images
 
 # float32 HxWx3 RGB in [0, 1] -> the same, enhanced
 Enhancer = Callable[[np.ndarray], np.ndarray]
@@ -30,9 +31,7 @@ class LowLightPair:
 
 def read_rgb_color(path: Path) -> np.ndarray:
     """RGB uint8 with three channels (grey files are expanded), or a clear error."""
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise ValueError(f"cannot read image {path}")
+    img = imread(path, cv2.IMREAD_COLOR)
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
@@ -45,13 +44,17 @@ def load_lowlight_pairs(folder: str | Path) -> list[LowLightPair]:
     folder = Path(folder)
     low_dir, high_dir = folder / "low", folder / "high"
     if not low_dir.is_dir() or not high_dir.is_dir():
-        raise FileNotFoundError(f"{folder} must hold low/ and high/ folders")
+        raise InputError(f"{folder} must hold low/ and high/ folders")
     pairs = []
     for low_path in list_images(low_dir):
         candidates = [p for p in high_dir.iterdir() if p.stem == low_path.stem]
         if not candidates:
-            raise FileNotFoundError(f"no ground truth for {low_path.name} in {high_dir}")
-        pairs.append(LowLightPair(low_path.stem, read_rgb_float(low_path), read_rgb_color(candidates[0])))
+            raise InputError(f"no ground truth for {low_path.name} in {high_dir}")
+        low, high = read_rgb_float(low_path), read_rgb_color(candidates[0])
+        if low.shape != high.shape:
+            raise InputError(f"{low_path} is {low.shape[1]}x{low.shape[0]} but its ground truth {candidates[0]} is "
+                             f"{high.shape[1]}x{high.shape[0]}: a pair must be the same size")
+        pairs.append(LowLightPair(low_path.stem, low, high))
     return pairs
 
 

@@ -81,10 +81,7 @@ def evaluate(model_name: str, dataset: Path, seed: int = 0) -> Union[EvalResult,
         return evaluate_lowlight(spec, dataset)
     if spec.scale < 2:
         raise VidclearError(f"model '{spec.name}' does not upscale; super-resolution evaluation needs scale >= 2")
-    try:
-        pairs = load_pairs(dataset, spec.scale)
-    except FileNotFoundError as e:
-        raise InputError(str(e)) from None
+    pairs = load_pairs(dataset, spec.scale)
     ours = score_sr(pairs, spec.scale, luma_model_upscaler(spec))
     base = score_sr(pairs, spec.scale, bicubic_upscaler(spec.scale))
     described = spec.describe()  # the network's cost beside its score: a retrained model must not grow
@@ -117,10 +114,7 @@ def rgb_model_enhancer(spec: ModelSpec):
 def evaluate_lowlight(spec: ModelSpec, dataset: Path) -> EvalResult:
     if spec.task != "lowlight":
         raise VidclearError(f"{dataset} is a low-light set (low/, high/) but '{spec.name}' is not a low-light model")
-    try:
-        pairs = load_lowlight_pairs(dataset)
-    except FileNotFoundError as e:
-        raise InputError(str(e)) from None
+    pairs = load_lowlight_pairs(dataset)
     ours = score_lowlight(pairs, rgb_model_enhancer(spec))
     base = score_lowlight(pairs, lambda low: low)
     return EvalResult(

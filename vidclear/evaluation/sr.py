@@ -9,10 +9,12 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from ..errors import InputError
 from .matlab_resize import imresize
 from .metrics import modcrop, psnr, rgb_to_y, shave, ssim
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
+MIN_LR_SIDE = 8  # low-resolution pixels: the networks' 5x5 first layer, and something left after the shave
 
 # Maps a low-resolution luma plane (float64, 16-235 range for colour images) to its upscale.
 LumaUpscaler = Callable[[np.ndarray], np.ndarray]
@@ -21,15 +23,21 @@ LumaUpscaler = Callable[[np.ndarray], np.ndarray]
 def list_images(folder: str | Path) -> list[Path]:
     paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
-        raise FileNotFoundError(f"no images in {folder}")
+        raise InputError(f"no images in {folder}")
     return paths
+
+
+def imread(path: str | Path, flags: int) -> np.ndarray:
+    """``cv2.imread``, with a file it cannot read named in one line (it returns None)."""
+    img = cv2.imread(str(path), flags)
+    if img is None:
+        raise InputError(f"cannot read image {path} (not an image, or damaged)")
+    return img
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
     """RGB uint8, or a single-channel uint8 image for grey files (scored on their own values)."""
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise ValueError(f"cannot read image {path}")
+    img = imread(path, cv2.IMREAD_UNCHANGED)
     if img.dtype != np.uint8:
         img = (img / 257).astype(np.uint8)
     if img.ndim == 3:
@@ -51,7 +59,16 @@ def make_pair(img: np.ndarray, scale: int, name: str = "") -> SRPair:
 
 
 def load_pairs(folder: str | Path, scale: int) -> list[SRPair]:
-    return [make_pair(read_rgb(p), scale, p.stem) for p in list_images(folder)]
+    """Every image of ``folder`` as a pair; one that cannot be read, or is too small for ``scale``, is named."""
+    pairs = []
+    for path in list_images(folder):
+        img = read_rgb(path)
+        least = MIN_LR_SIDE * scale
+        if min(img.shape[:2]) < least:
+            raise InputError(f"image {path} is {img.shape[1]}x{img.shape[0]}: too small for x{scale} evaluation "
+                             f"(each side needs at least {least} pixels)")
+        pairs.append(make_pair(img, scale, path.stem))
+    return pairs
 
 
 @dataclass
