@@ -52,6 +52,11 @@ def test_export_cli(tmp_path):
     assert model.opset_import[0].version >= 17
     dims = model.graph.input[0].type.tensor_type.shape.dim
     assert [d.dim_param != "" for d in dims] == [True, False, True, True]  # dynamic N, H, W
+    r = subprocess.run([sys.executable, "-m", "vidclear", "export", "espcn-x3", "-o", str(tmp_path / "e.txt")],
+                       capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert (r.returncode, r.stderr.strip()) == (2, f"vidclear: error: output {tmp_path / 'e.txt'}: an ONNX file's "
+                                                   "name ends in .onnx")
+    assert not (tmp_path / "e.txt").exists()
 
 
 def test_fp16_export_keeps_fp32_io(tmp_path):

@@ -71,6 +71,10 @@ def test_inputs_that_match_nothing_or_collide_are_one_clear_line(tmp_path):
     listing.write_text(f"# two files named a.mp4\n{tmp_path / 'in' / 'a.mp4'}\n\n{tmp_path / 'other' / 'a.mp4'}\n")
     r = batch(f"@{listing}", "-o", str(tmp_path / "out"))
     assert r.returncode == 2 and "would both be written to" in r.stderr and "Traceback" not in r.stderr
+    (tmp_path / "taken").write_text("a file where the output folder should go")
+    r = batch(str(tmp_path / "in" / "a.mp4"), "-o", str(tmp_path / "taken"))
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1] == \
+        f"vidclear: error: output folder {tmp_path / 'taken'} is a file: -o names the folder the outputs go in"
 
 
 @pytest.mark.slow

@@ -106,6 +106,8 @@ def _raise_stopped(signame: str) -> None:
 def run_batch(jobs: list[Job], cfg: Config, outdir: Path, ray_address: Optional[str] = None, use_ray: bool = False,
               show_progress: bool = False) -> list[dict]:
     """One result per job, in the jobs' order: status done | skipped | failed, with frames, fps, node."""
+    if outdir.exists() and not outdir.is_dir():
+        raise OutputError(f"output folder {outdir} is a file: -o names the folder the outputs go in")
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -25,7 +25,9 @@ def run(args: argparse.Namespace) -> int:
     from ..models.registry import get_model
 
     spec = get_model(args.model)
-    if args.output is not None and not args.output.parent.exists():
+    if args.output is not None and args.output.suffix.lower() != ".onnx":
+        raise VidclearError(f"output {args.output}: an ONNX file's name ends in .onnx")
+    if args.output is not None and not args.output.parent.is_dir():
         raise VidclearError(f"output directory does not exist: {args.output.parent}")
     print(export_onnx(spec, args.output, args.precision))
     return EXIT_OK
