@@ -21,6 +21,11 @@ CAMERA = "{name: gate, url: 'rtsp://viewer:s3cret@127.0.0.1:9/cam', outputs: ['O
         ("cameras: [{name: gate, url: 'rtsp://h/c', outputs: ['OUT/missing/a_%H.ts']}]\n",
          "camera gate: output directory does not exist"),
         ("cameras: [CAMERA, CAMERA]\n", "camera names must be unique"),
+        ("cameras: [CAMERA, {name: yard, url: 'rtsp://h/y', outputs: ['OUT/./gate_%H%M%S.ts']}]\n",
+         "cameras gate and yard both write OUT/./gate_%H%M%S.ts"),
+        ("cameras: [{name: gate, url: 'rtsp://h/c', outputs: ['rtsp://pub:s3cret@127.0.0.1:8554/g', 'OUT/a.ts',\n"
+         "           'rtsp://pub:s3cret@127.0.0.1:8554/g']}]\n",
+         "camera gate names the output rtsp://pub:***@127.0.0.1:8554/g twice"),
         ("cameras: []\n", "bad value for 'cameras'"),
     ],
 )
@@ -31,6 +36,7 @@ def test_a_bad_serve_config_exits_2_naming_the_mistake(tmp_path, body, message):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
+    message = message.replace("OUT", str(tmp_path))
     assert len(lines) == 1 and lines[0].startswith("vidclear: error: config ") and message in lines[0], r.stderr
     assert "s3cret" not in r.stderr
 

@@ -15,6 +15,7 @@ from ..config import Config, load_config
 from ..engine.assembly import Plan
 from ..errors import ConfigError, VidclearError
 from ..io.sink import check_target
+from ..secrets import redact
 
 
 class _Strict(BaseModel):
@@ -51,6 +52,15 @@ def load_serve_config(path: Path) -> ServeConfig:
     names = [c.name for c in cfg.cameras]
     if len(set(names)) != len(names):
         raise ConfigError(f"config {path}: camera names must be unique")
+    writers: dict[str, str] = {}  # an output, as the machine sees it -> the camera writing it
+    for camera in cfg.cameras:
+        for output in camera.outputs:
+            key = output if output.lower().startswith(("rtsp://", "rtsps://")) else str(Path(output).resolve())
+            if key in writers:
+                raise ConfigError(f"config {path}: cameras {writers[key]} and {camera.name} both write {redact(output)}"
+                                  if writers[key] != camera.name else
+                                  f"config {path}: camera {camera.name} names the output {redact(output)} twice")
+            writers[key] = camera.name
     for camera in cfg.cameras:
         try:
             Plan.from_config(cfg.for_camera(camera))
