@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..config import Config, load_config
 from ..engine.assembly import Plan
 from ..errors import ConfigError, VidclearError
-from ..io.sink import check_target
+from ..io.sink import check_target, publishes_rtsp
 from ..secrets import redact
 
 
@@ -55,7 +55,7 @@ def load_serve_config(path: Path) -> ServeConfig:
     writers: dict[str, str] = {}  # an output, as the machine sees it -> the camera writing it
     for camera in cfg.cameras:
         for output in camera.outputs:
-            key = output if output.lower().startswith(("rtsp://", "rtsps://")) else str(Path(output).resolve())
+            key = output if publishes_rtsp(output) else str(Path(output).resolve())
             if key in writers:
                 raise ConfigError(f"config {path}: cameras {writers[key]} and {camera.name} both write {redact(output)}"
                                   if writers[key] != camera.name else
