@@ -141,12 +141,17 @@ def add_video_stream(
             options.update(tune="ll", bf="0")  # low latency, no B-frames
     elif codec == "libx265":
         options["x265-params"] = "log-level=error" + (":bframes=0" if live else "")
-    elif live:
-        options["tune"] = "zerolatency"  # no B-frames, no lookahead: frames leave as they come
-    elif container.format.name == "mpegts":
-        # MPEG-TS cannot hold the negative decode times B-frames need at the start, so the muxer would
-        # shift every timestamp by the B-frame delay; without B-frames each frame keeps the input's time
-        options["bf"] = "0"
+    else:  # libx264
+        # Left to pick its code by CPU, libx264 encodes the same frames to different bytes from run to
+        # run on AVX-512 machines; canonical code makes every run, and every node, give one output
+        # at no measured cost in speed (docs/performance.md, "Repeatable encodes").
+        options["x264-params"] = "cpu-independent=1"
+        if live:
+            options["tune"] = "zerolatency"  # no B-frames, no lookahead: frames leave as they come
+        elif container.format.name == "mpegts":
+            # MPEG-TS cannot hold the negative decode times B-frames need at the start, so the muxer would
+            # shift every timestamp by the B-frame delay; without B-frames each frame keeps the input's time
+            options["bf"] = "0"
     stream.options = options
     if encoder.threads:
         stream.codec_context.thread_count = encoder.threads
