@@ -21,6 +21,7 @@ import resource
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -30,9 +31,10 @@ import numpy as np
 
 from .backends.base import Backend, BackendOptions, usable_cores
 from .backends.select import BACKENDS
-from .config import load_config
+from .config import EncoderConfig, load_config
 from .errors import InputError
 from .frame import Frame, float_to_luma, luma_to_float, merge_planes, split_planes, upscale_chroma
+from .io.sink import add_video_stream
 from .models.registry import get_model
 from .engine.assembly import make_reuse
 from .engine.reuse import TileReuse
@@ -106,10 +108,10 @@ def decode_frames(clip: Path, frames: int) -> list[tuple[np.ndarray, np.ndarray,
 
 
 def encode_frames(planes: list, width: int, height: int, preset: str, rate: int = 30) -> int:
+    """The encode stage alone, with the encoder set up as the pipeline sets it up for a file."""
     with tempfile.TemporaryDirectory() as d, av.open(os.path.join(d, "b.mp4"), "w") as c:
-        s = c.add_stream("libx264", rate=rate)
-        s.width, s.height, s.pix_fmt = width, height, "yuv420p"
-        s.options = {"preset": preset, "crf": "18"}
+        s = add_video_stream(c, EncoderConfig(codec="libx264", preset=preset), width, height,
+                             Fraction(1, rate), Fraction(rate))
         for i, (y, u, v) in enumerate(planes):
             f = merge_planes(y, u, v)
             f.pts = i
