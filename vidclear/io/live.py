@@ -90,7 +90,10 @@ class LiveSource:
             self.info = self._info()
 
     def _options(self) -> dict:
-        opts = {"fflags": "nobuffer", "analyzeduration": "500000", "probesize": "500000"}
+        """Half a second of probing, for a fast start. The packets read while probing are kept
+        (no ``fflags nobuffer``): they hold the keyframe a camera sends as a session starts, and
+        without it the first frame waits a whole GOP more (docs/performance.md, PyAV and FFmpeg)."""
+        opts = {"analyzeduration": "500000", "probesize": "500000"}
         if self.url.lower().startswith(("rtsp://", "rtsps://")):
             opts["rtsp_transport"] = self.transport
         return opts
