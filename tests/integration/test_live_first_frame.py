@@ -4,9 +4,6 @@ frame enhanced, not dropped with the probe (which left the stream waiting a whol
 import socket
 import threading
 
-import av
-import numpy as np
-
 from media import make_clip, pattern_frame
 from vidclear.evaluation.metrics import psnr
 from vidclear.io.live import LiveSource
