@@ -19,9 +19,9 @@ from ..backends.base import BackendOptions, usable_cores
 from ..backends.select import choose_backend
 from ..config import Config
 from ..errors import ConfigError
-from ..io.live import LiveSource, is_live
+from ..io.live import LiveSource, is_live, is_rtsp
 from ..io.live_sinks import RtspSink, SegmentSink
-from ..io.sink import FileSink, check_target, publishes_rtsp
+from ..io.sink import FileSink, check_target
 from ..io.source import FileSource
 from ..models.registry import ModelSpec, get_model
 from ..pipeline.night import NightSwitch
@@ -89,7 +89,7 @@ def open_source(source: str, cfg: Config, fail_fast: bool = True, password_env: 
 
 def make_sink(target: str, cfg: Config, input_path: Optional[Path] = None, audio_template=None) -> Sink:  # noqa: ANN001
     """An output from its name: rtsp:// publishes, a strftime pattern records segments, else a file."""
-    if publishes_rtsp(target):
+    if is_rtsp(target):
         return RtspSink(target, cfg.encoder, cfg.live.transport)
     if "%" in Path(target).name:
         return SegmentSink(target, cfg.live.segment_seconds, cfg.encoder)

@@ -32,6 +32,11 @@ def is_live(source: str) -> bool:
     return str(source).lower().startswith(LIVE_PREFIXES)
 
 
+def is_rtsp(url: str) -> bool:
+    """An rtsp:// or rtsps:// URL: a camera to read with a transport, or an output to publish to."""
+    return url.lower().startswith(("rtsp://", "rtsps://"))
+
+
 @dataclass
 class LiveStats:
     frames: int = 0
@@ -94,7 +99,7 @@ class LiveSource:
         (no ``fflags nobuffer``): they hold the keyframe a camera sends as a session starts, and
         without it the first frame waits a whole GOP more (docs/performance.md, PyAV and FFmpeg)."""
         opts = {"analyzeduration": "500000", "probesize": "500000"}
-        if self.url.lower().startswith(("rtsp://", "rtsps://")):
+        if is_rtsp(self.url):
             opts["rtsp_transport"] = self.transport
         return opts
 

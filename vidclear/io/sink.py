@@ -21,6 +21,7 @@ import av
 
 from ..config import AudioConfig, EncoderConfig
 from ..errors import OutputError
+from .live import is_rtsp
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +64,11 @@ def check_output_path(output: Path, input_path: Optional[Path] = None) -> None:
         raise OutputError(f"output path is the input file: {output}")
 
 
-def publishes_rtsp(target: str) -> bool:
-    """Whether an output name is an RTSP URL to publish to (else a file or a segment pattern)."""
-    return target.lower().startswith(("rtsp://", "rtsps://"))
-
-
 def check_target(target: str, input_path: Optional[Path] = None) -> None:
     """``check_output_path`` for any output name: a file or a segment pattern (rtsp:// targets are tried live).
 
     Called before a model is loaded, so a mistyped output costs nothing."""
-    if publishes_rtsp(target):
+    if is_rtsp(target):
         return
     check_output_path(Path(target), input_path if input_path is not None and input_path.exists() else None)
 

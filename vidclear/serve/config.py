@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..config import Config, load_config
 from ..engine.assembly import Plan
 from ..errors import ConfigError, VidclearError
-from ..io.sink import check_target, publishes_rtsp
+from ..io.live import is_rtsp
+from ..io.sink import check_target
 from ..secrets import redact
 
 
@@ -55,7 +56,7 @@ def load_serve_config(path: Path) -> ServeConfig:
     writers: dict[str, str] = {}  # an output, as the machine sees it -> the camera writing it
     for camera in cfg.cameras:
         for output in camera.outputs:
-            key = output if publishes_rtsp(output) else str(Path(output).resolve())
+            key = output if is_rtsp(output) else str(Path(output).resolve())
             if key in writers:
                 raise ConfigError(f"config {path}: cameras {writers[key]} and {camera.name} both write {redact(output)}"
                                   if writers[key] != camera.name else
