@@ -26,6 +26,7 @@ from .config import Config
 from .engine.assembly import Plan, assemble, open_sinks, output_size, start_service
 from .errors import InputError
 from .io.live import LIVE_TIME_BASE, LiveSource, LiveStats
+from .io.live_clock import StreamClock
 from .io.source import NATIVE_FORMAT, VideoInfo
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class PacedClip(LiveSource):
         self.stall_timeout = 5.0
         self._t0 = time.monotonic()
         self._opened_at = self._t0
+        self.clock = StreamClock(name)
         self.stats.connected_at = self._t0
         w, h = frames[0].width, frames[0].height
         self._size = (w, h)

@@ -2,8 +2,9 @@
 
 A live source that ends (a clean EOF is how a dead RTSP server shows itself),
 errors, or stalls (no frame for ``stall_timeout`` seconds: PyAV's read timeout)
-is reopened with exponential backoff and jitter. Timestamps come from the
-arrival time on one monotonic clock, so they keep increasing across reconnects.
+is reopened with exponential backoff and jitter. Frames are stamped on one
+monotonic clock, spaced by the camera's own timestamps (``StreamClock``), so
+they keep increasing across reconnects and a burst of queued frames keeps its spacing.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import av
 
 from ..errors import InputError, StreamSizeChanged
 from ..secrets import redact
+from .live_clock import StreamClock
 from .source import NATIVE_FORMAT, VideoInfo
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ class LiveSource:
         self.on_audio_packet = None
         self._t0 = time.monotonic()
         self._opened_at = self._t0  # when the current connection opened (for telling stalls)
+        self.clock = StreamClock(self.name)
         self._size: Optional[tuple[int, int]] = None
         self.restart_on_resize = False  # False: frames of a new size are scaled to the first size
         self._resize_logged = False
@@ -119,6 +122,7 @@ class LiveSource:
         self.stats.connected = True
         self.stats.last_error = None
         self._opened_at = self.stats.connected_at = time.monotonic()
+        self.clock.restart()
         cc = self.container.streams.video[0].codec_context
         if self._size is None and cc.width and cc.height:
             self._size = (cc.width, cc.height)
@@ -224,8 +228,10 @@ class LiveSource:
             return f"no frame for {silent:.1f} s (stalled; stall_timeout {self.stall_timeout:g} s)"
         return f"read failed: {getattr(e, 'strerror', None) or e}"
 
-    def pts(self, captured: float) -> int:
-        return int(round((captured - self._t0) / LIVE_TIME_BASE))
+    def pts(self, frame: av.VideoFrame, captured: float) -> int:
+        """``frame``'s presentation time in LIVE_TIME_BASE ticks from the source's start: its camera
+        timestamp held to the arrival clock. Called once for each frame ``frames()`` gives, in order."""
+        return int(round((self.clock.stamp(captured, frame.time) - self._t0) / LIVE_TIME_BASE))
 
     def close(self) -> None:
         self.stop.set()

@@ -333,7 +333,8 @@ class InferStage(ServiceStage):
 
 
 class LiveDecodeStage(SourceStage):
-    """Reads a live source; pts come from the arrival time, so they stay monotonic across reconnects."""
+    """Reads a live source; pts come from its clock (the camera's spacing on our clock), monotonic
+    across reconnects."""
 
     name = "decode"
 
@@ -349,12 +350,12 @@ class LiveDecodeStage(SourceStage):
     def frames(self) -> Iterator[Frame]:
         last_pts = -1
         for index, (avf, captured) in enumerate(self.source.frames()):
-            if self.max_frames is not None and index >= self.max_frames:
-                return
             y, u, v = split_planes(avf)
-            pts = max(self.source.pts(captured), last_pts + 1)
+            pts = max(self.source.pts(avf, captured), last_pts + 1)
             last_pts = pts
             yield Frame(index, pts, LIVE_TIME_BASE, y, u, v, captured=captured, keepalive=avf)
+            if self.max_frames is not None and index + 1 >= self.max_frames:
+                return  # now, not after waiting for a frame past the last one asked for
 
     def close(self, completed: bool) -> None:
         self.source.close()
