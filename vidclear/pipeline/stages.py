@@ -348,11 +348,9 @@ class LiveDecodeStage(SourceStage):
         self.source.stop = self.control.stop_reading  # a stop request also ends a reconnect wait
 
     def frames(self) -> Iterator[Frame]:
-        last_pts = -1
         for index, (avf, captured) in enumerate(self.source.frames()):
             y, u, v = split_planes(avf)
-            pts = max(self.source.pts(avf, captured), last_pts + 1)
-            last_pts = pts
+            pts = self.source.pts(avf, captured)  # strictly increasing: the clock keeps its stamps apart
             yield Frame(index, pts, LIVE_TIME_BASE, y, u, v, captured=captured, keepalive=avf)
             if self.max_frames is not None and index + 1 >= self.max_frames:
                 return  # now, not after waiting for a frame past the last one asked for
