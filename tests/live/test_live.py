@@ -172,6 +172,8 @@ cameras:
     assert cams["alpha"]["healthy"] and cams["beta"]["healthy"] and not cams["gamma"]["healthy"]
     families = parse_metrics(metrics)
     assert set(sample_values(families, "vidclear_frames_in_total")) == {"alpha", "beta", "gamma"}
+    # steady test cameras: their clocks never jump, so no frame is stamped from arrival again
+    assert sample_values(families, "vidclear_clock_resyncs_total") == {"alpha": 0, "beta": 0, "gamma": 0}
     assert families["vidclear_latency_seconds"].type == "histogram"
     assert sample_values(families, "vidclear_latency_seconds_count")["alpha"] > 50
     for name in ("alpha", "beta"):

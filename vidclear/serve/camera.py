@@ -120,6 +120,7 @@ class Camera:
         if source is not None and source.stats is not None:
             counts["frames_in"] = source.stats.frames
             counts["reconnects"] = source.stats.reconnects
+            counts["clock_resyncs"] = source.clock.resyncs
         if assembly is not None:
             counts["frames_out"] = assembly.encode.stats.items
             counts["stale"] = assembly.infer.stale

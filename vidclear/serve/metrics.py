@@ -36,6 +36,8 @@ class CameraCollector(Collector):
             ("frames_in", "vidclear_frames_in", "frames received from the camera"),
             ("frames_out", "vidclear_frames_out", "frames encoded (taken by the encode stage)"),
             ("reconnects", "vidclear_reconnects", "camera reconnects"),
+            ("clock_resyncs", "vidclear_clock_resyncs",
+             "times the camera's clock jumped or a frame came over 2 s late, and its frames were stamped from arrival again"),
             ("stale", "vidclear_stale_frames", "frames dropped before inference for being older than live.max_latency_ms"),
             ("tiles", "vidclear_reuse_tiles", "tiles of the frames, with static-camera reuse on"),
             ("tiles_computed", "vidclear_reuse_tiles_computed", "tiles recomputed (their ratio to the tiles: the changed share)"),
