@@ -1,17 +1,23 @@
-"""A full disk while writing a file: one line that says so, a non-zero exit, no partial file left."""
+"""An output that fails while it is written (a full disk, its folder removed): one line that says so, a non-zero
+exit, no partial file left."""
 
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
+import time
 
 from media import REPO, make_clip
 
 
+def command(clip, out):
+    return [sys.executable, "-m", "vidclear", "enhance", str(clip), str(out), "--model", "bicubic-x2", "--quiet"]
+
+
 def enhance(clip, out, preexec=None):
-    return subprocess.run([sys.executable, "-m", "vidclear", "enhance", str(clip), str(out), "--model", "bicubic-x2",
-                           "--quiet"], preexec_fn=preexec, capture_output=True, text=True, timeout=120, cwd=REPO)
+    return subprocess.run(command(clip, out), preexec_fn=preexec, capture_output=True, text=True, timeout=120, cwd=REPO)
 
 
 def assert_one_line_and_nothing_left(r, folder, why):
@@ -48,3 +54,23 @@ def test_a_full_filesystem_mid_file(tmp_path):
         assert_one_line_and_nothing_left(r, folder, f"cannot write {folder / 'o.mp4'}: no space left on the device")
     finally:
         subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_the_output_folder_removed_mid_file(tmp_path):
+    """The folder is removed while the file is written (a cleanup job, an unmounted drive). The run used to finish
+    with exit 0 and a summary of frames written to a file that did not exist."""
+    clip = make_clip(tmp_path / "in.mp4", width=320, height=240, frames=300)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    proc = subprocess.Popen(command(clip, folder / "o.mp4"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=REPO)
+    deadline = time.monotonic() + 60
+    while not any(folder.iterdir()):  # the temporary file: the output is open
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.005)
+    shutil.rmtree(folder)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err
+    assert err.strip().splitlines() == [f"vidclear: error: stage 'encode' failed: cannot write {folder / 'o.mp4'}: "
+                                        "the file or its folder was removed (or unmounted) while it was being written"]
+    assert not folder.exists(), "nothing is written back"

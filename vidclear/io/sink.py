@@ -154,14 +154,22 @@ def add_video_stream(
     return stream
 
 
-# Write failures that are the user's to fix (a full disk, a quota, a file size limit): one clear line.
-DISK_FULL = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "the disk quota is exceeded",
-             errno.EFBIG: "the file size limit is reached"}
+# Write failures that are the user's to fix, met after the output was opened: one clear line each.
+WRITE_FAULTS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EFBIG: "the file size limit is reached",
+    errno.EROFS: "the file system became read-only (a disk error?)",
+    errno.EIO: "an input/output error on the device",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOENT: "the file or its folder was removed (or unmounted) while it was being written",
+}
 
 
 def write_error(e: BaseException, path: Path) -> BaseException:
-    """An OutputError naming the output for a full disk, else the error as it was."""
-    why = DISK_FULL.get(getattr(e, "errno", None))  # type: ignore[arg-type]
+    """An OutputError naming the output for a fault the user can fix (``WRITE_FAULTS``), else the error as it was."""
+    why = WRITE_FAULTS.get(getattr(e, "errno", None))  # type: ignore[arg-type]
     return OutputError(f"cannot write {path}: {why}") if why else e
 
 
@@ -299,5 +307,8 @@ class FileSink:
             self.tmp.unlink(missing_ok=True)
             if failure is not None and (completed or keep_partial):
                 raise write_error(failure, self.output)
-        elif self.tmp.exists():
-            os.replace(self.tmp, self.output)
+        else:
+            try:  # a temporary file that vanished (its folder removed) must not pass for a written output
+                os.replace(self.tmp, self.output)
+            except OSError as e:
+                raise write_error(e, self.output) from None
