@@ -282,16 +282,16 @@ class FileSink:
         self.last_write = time.monotonic()
         self._mux_audio()
 
-    def close(self, completed: bool, keep_partial: bool = False) -> None:
-        """Flush and rename into place when ``completed`` (or ``keep_partial``); else delete.
+    def close(self, completed: bool) -> None:
+        """Flush and rename into place when ``completed``; else delete.
         A file without a single frame is never kept, and neither is one that could not be finished
         (a full disk): the temporary file is removed whatever happens."""
         if self.frames_written == 0:
-            completed = keep_partial = False
+            completed = False
         failure: Optional[BaseException] = None
         if self.container is not None:
             try:
-                if completed or keep_partial:
+                if completed:
                     self.container.mux(self.video.encode(None))  # type: ignore[union-attr]
                     self._mux_audio()
                     if self.audio_decoder is not None and self.audio_out is not None:
@@ -303,9 +303,9 @@ class FileSink:
             except (av.error.FFmpegError, OSError) as e:
                 failure = failure or e
             self.container = None
-        if failure is not None or not (completed or keep_partial):
+        if failure is not None or not completed:
             self.tmp.unlink(missing_ok=True)
-            if failure is not None and (completed or keep_partial):
+            if failure is not None and completed:
                 raise write_error(failure, self.output)
         else:
             try:  # a temporary file that vanished (its folder removed) must not pass for a written output
