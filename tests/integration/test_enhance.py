@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from live_servers import free_port
 from media import REPO, make_clip, probe, shared_data
 from vidclear.config import load_config
 from vidclear.engine.run import run_enhance
@@ -186,6 +187,16 @@ def test_output_in_a_missing_directory(av_clip, tmp_path, name):
 def test_output_equal_to_input(av_clip, tmp_path):
     r = vidclear("enhance", str(av_clip), str(av_clip), "--quiet")
     _assert_one_error_line(r, "output path is the input file")
+
+
+def test_output_that_is_a_folder(av_clip, tmp_path):
+    # it used to be told its extension "(none)" is unsupported
+    r = vidclear("enhance", str(av_clip), str(tmp_path), "--quiet")
+    _assert_one_error_line(r, f"output path is a folder: {tmp_path}; name a file in it (such as "
+                              f"{tmp_path / av_clip.stem}.mp4), or use 'vidclear batch'")
+    # a camera's output is checked before the camera is tried (nothing listens on this port)
+    r = vidclear("enhance", f"rtsp://127.0.0.1:{free_port()}/cam", str(tmp_path), "--quiet")
+    _assert_one_error_line(r, f"output path is a folder: {tmp_path}; name a file or a segment pattern in it")
 
 
 def test_unsupported_output_extension(av_clip, tmp_path):

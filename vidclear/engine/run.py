@@ -85,12 +85,12 @@ def run_enhance(
     plan = Plan.from_config(cfg)  # before opening anything: a bad name or step is a config error
     live = is_live(str(input_path))
     input_file = None if live else Path(input_path)  # what an output must not overwrite
+    check_target(str(output_path), input_file)  # before a camera is waited for or a model loaded
     source = open_source(str(input_path), cfg, password_env=cfg.live.password_env)
     info = source.info
     size = output_size(info.width, info.height, plan.spec.scale)
     own_service = service is None
     try:
-        check_target(str(output_path), input_file)  # before a model is loaded
         if own_service:
             service = start_service(cfg, live, (info.height, info.width))
         sinks = open_sinks([str(output_path)], cfg, source, size, input_file)

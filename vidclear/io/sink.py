@@ -48,6 +48,12 @@ def container_format(path: Path) -> str:
 
 def check_output_path(output: Path, input_path: Optional[Path] = None) -> None:
     """Fail early, with one clear line, on an output that cannot be written."""
+    if output.is_dir():
+        if input_path is None:  # a camera's output
+            raise OutputError(f"output path is a folder: {output}; name a file or a segment pattern in it (such as "
+                              f"{output / 'cam_%Y%m%d_%H%M%S.ts'})")
+        raise OutputError(f"output path is a folder: {output}; name a file in it (such as {output / input_path.stem}"
+                          ".mp4), or use 'vidclear batch' to enhance many files into a folder")
     container_format(output)
     parent = output.parent if str(output.parent) else Path(".")
     if not parent.exists():
@@ -56,11 +62,8 @@ def check_output_path(output: Path, input_path: Optional[Path] = None) -> None:
         raise OutputError(f"output directory is not a directory: {parent}")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"output directory is not writable: {parent}")
-    if output.is_dir():
-        raise OutputError(f"output path is a directory: {output}")
-    if input_path is not None and output.exists() and input_path.exists() and output.samefile(input_path):
-        raise OutputError(f"output path is the input file: {output}")
-    if input_path is not None and output.resolve() == input_path.resolve():
+    if input_path is not None and input_path.exists() and (
+            output.resolve() == input_path.resolve() or (output.exists() and output.samefile(input_path))):
         raise OutputError(f"output path is the input file: {output}")
 
 
@@ -70,7 +73,7 @@ def check_target(target: str, input_path: Optional[Path] = None) -> None:
     Called before a model is loaded, so a mistyped output costs nothing."""
     if is_rtsp(target):
         return
-    check_output_path(Path(target), input_path if input_path is not None and input_path.exists() else None)
+    check_output_path(Path(target), input_path)
 
 
 # x264's presets on NVENC's scale (p1 fastest .. p7 best)
