@@ -1,5 +1,6 @@
 """A serve config is checked before anything starts: every mistake is one line naming it, exit 2."""
 
+import socket
 import subprocess
 import sys
 
@@ -43,6 +44,8 @@ def test_a_bad_serve_config_exits_2_naming_the_mistake(tmp_path, body, message):
 
 def _serve(tmp_path, body: str) -> subprocess.CompletedProcess:
     cfg = tmp_path / "cams.yaml"
+    if "metrics:" not in body:
+        body = "metrics: {port: 0}\n" + body  # any free port: never one a running serve holds
     cfg.write_text(body.replace("CAMERA", CAMERA).replace("OUT", str(tmp_path)))
     return subprocess.run([sys.executable, "-m", "vidclear", "serve", str(cfg), "--duration", "1"], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
@@ -84,3 +87,17 @@ def test_the_frame_rate_probe_leaves_the_services_models_to_the_cameras():
         assert service.models == {}
     finally:
         service.close()
+
+
+def test_a_metrics_port_in_use_is_one_line_before_a_model_loads(tmp_path):
+    """It was a traceback (and a second one from stopping cameras that never started), after the model loaded."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = _serve(tmp_path, f"metrics: {{port: {port}}}\ncameras: [CAMERA]\n")
+    assert r.returncode == 2, r.stderr
+    # one line and nothing else: no backend was chosen, no model loaded
+    assert r.stderr.strip().splitlines() == [
+        f"vidclear: error: cannot serve metrics on 127.0.0.1:{port}: Address already in use; another program "
+        "(another vidclear serve?) listens there: set metrics.port to a free port, or 0 for any"], r.stderr

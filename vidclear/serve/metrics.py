@@ -7,6 +7,7 @@ encoded. Output labels are the outputs as configured, credentials redacted.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import threading
@@ -17,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram,
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from ..errors import ConfigError
 from .camera import Camera
 
 log = logging.getLogger(__name__)
@@ -136,6 +138,11 @@ def start_http(host: str, port: int, metrics: Callable[[], bytes],
         def log_message(self, *_args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    try:
+        server = ThreadingHTTPServer((host, port), Handler)
+    except OSError as e:
+        hint = ("; another program (another vidclear serve?) listens there: set metrics.port to a free port, or 0 "
+                "for any") if e.errno == errno.EADDRINUSE else ""
+        raise ConfigError(f"cannot serve metrics on {host}:{port}: {e.strerror or e}{hint}") from None
     threading.Thread(target=server.serve_forever, name="vidclear-http", daemon=True).start()
     return server

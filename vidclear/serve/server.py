@@ -58,6 +58,17 @@ class Server:
         self.on_cluster = on_cluster
         self.stopping = threading.Event()
         self.metrics = Metrics()
+        self.cameras: list = []  # none until they start: /healthz says so
+        # first: a port in use fails before a model loads or a camera starts
+        self.http = start_http(cfg.metrics.host, cfg.metrics.port, self.metrics.text, self.health)
+        self.port: int = self.http.server_address[1]
+        try:
+            self._start_cameras(cfg, on_cluster, address)
+        except BaseException:
+            self._close_http()
+            raise
+
+    def _start_cameras(self, cfg: ServeConfig, on_cluster: bool, address: Optional[str]) -> None:
         if on_cluster:
             from .on_ray import start_remote_cameras
 
@@ -74,12 +85,8 @@ class Server:
             self.cameras = [Camera(c, cfg, self.service, self.stopping, self.metrics.observer(c.name))
                             for c in cfg.cameras]
         self.metrics.watch(self.cameras, lambda: self.service.describe()["models"] if self.service else {})
-        self.http = None
-        self.port: Optional[int] = None
 
     def start(self) -> None:
-        self.http = start_http(self.cfg.metrics.host, self.cfg.metrics.port, self.metrics.text, self.health)
-        self.port = self.http.server_address[1]
         if not self.on_cluster:
             for cam in self.cameras:
                 cam.thread.start()
@@ -87,6 +94,8 @@ class Server:
                  " on the Ray cluster" if self.on_cluster else "", self.cfg.metrics.host, self.port)
 
     def health(self) -> tuple[int, dict]:
+        if not self.cameras:
+            return 503, {"healthy": False, "cameras": {}, "reason": "starting: the model loads, the cameras start"}
         return health_report(self.cameras)
 
     def stop(self) -> None:
@@ -100,13 +109,17 @@ class Server:
                 cam.stop()
             deadline = time.monotonic() + wait_s
             for cam in self.cameras:
+                if cam.thread.ident is None:
+                    continue  # never started
                 cam.thread.join(max(0.1, deadline - time.monotonic()))
                 if cam.thread.is_alive():
                     log.warning("camera %s did not stop within %.0f s", cam.name, wait_s)
             self.service.close()
-        if self.http is not None:
-            self.http.shutdown()
-            self.http.server_close()
+        self._close_http()
+
+    def _close_http(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
 
     def exit_code(self) -> int:
         failed = [cam for cam in self.cameras if cam.output_failures]
