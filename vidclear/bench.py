@@ -22,6 +22,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from fractions import Fraction
+from itertools import islice
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -35,6 +36,7 @@ from .config import EncoderConfig, load_config
 from .errors import InputError
 from .frame import Frame, float_to_luma, luma_to_float, merge_planes, split_planes, upscale_chroma
 from .io.sink import add_video_stream
+from .io.source import FileSource
 from .models.registry import get_model
 from .engine.assembly import make_reuse
 from .engine.reuse import TileReuse
@@ -94,14 +96,11 @@ def machine_info(device: str) -> dict:
 
 
 def decode_frames(clip: Path, frames: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    out = []
-    with av.open(str(clip)) as c:
-        for f in c.decode(video=0):
-            if f.format.name != "yuv420p":
-                f = f.reformat(format="yuv420p")
-            out.append(tuple(p.copy() for p in split_planes(f)))
-            if len(out) >= frames:
-                break
+    source = FileSource(clip)
+    try:
+        out = [tuple(p.copy() for p in split_planes(f)) for f in islice(source.frames(), frames)]
+    finally:
+        source.close()
     if not out:
         raise InputError(f"no frames decoded from {clip}")
     return out
@@ -142,8 +141,7 @@ def run_bench(
 ) -> dict:
     from .evaluation.run import evaluate
 
-    if not clip.exists():
-        raise InputError(f"bench clip not found: {clip}")
+    FileSource(clip).close()  # a missing clip, or one that is not a video: one line, as enhance says it
     spec = get_model(model)
     s = spec.scale
     rows: list[Row] = []

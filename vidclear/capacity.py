@@ -11,11 +11,13 @@ reuse auto, in one run.
 from __future__ import annotations
 
 import logging
+import math
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
@@ -27,7 +29,7 @@ from .engine.assembly import Plan, assemble, open_sinks, output_size, start_serv
 from .errors import InputError
 from .io.live import LIVE_TIME_BASE, LiveSource, LiveStats
 from .io.live_clock import StreamClock
-from .io.source import NATIVE_FORMAT, VideoInfo
+from .io.source import NATIVE_FORMAT, FileSource, VideoInfo
 
 log = logging.getLogger(__name__)
 
@@ -93,14 +95,12 @@ class Trial:
 
 def load_frames(clip: Path, seconds: float = 30.0) -> tuple[list[av.VideoFrame], Fraction]:
     """Up to ``seconds`` of the clip, decoded once, and its frame rate."""
-    frames = []
-    with av.open(str(clip)) as c:
-        stream = c.streams.video[0]
-        rate = Fraction(stream.average_rate or stream.guessed_rate or 25)
-        for f in c.decode(stream):
-            frames.append(f if f.format.name == NATIVE_FORMAT else f.reformat(format=NATIVE_FORMAT))
-            if len(frames) >= seconds * rate:
-                break
+    source = FileSource(clip)  # a missing clip, or one that is not a video: one line, as enhance says it
+    try:
+        rate = Fraction(source.info.rate or 25)
+        frames = list(islice(source.frames(), math.ceil(seconds * rate)))
+    finally:
+        source.close()
     if not frames:
         raise InputError(f"no frames decoded from {clip}")
     return frames, Fraction(rate)
@@ -177,8 +177,6 @@ def find_capacity(trial: Callable[[int], Trial], most: int = MAX_STREAMS) -> Opt
 def run_capacity(clip: Path, cfg: Config, seconds: float = 10.0, device_name: Optional[str] = None,
                  most: int = MAX_STREAMS) -> dict:
     """Capacity with reuse off and auto: ``{"capacity": [{"reuse", "streams", "fps_per_stream", ...}]}``."""
-    if not clip.exists():
-        raise InputError(f"bench clip not found: {clip}")
     frames, rate = load_frames(clip)
     results = []
     for mode in ("off", "auto"):

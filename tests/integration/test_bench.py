@@ -46,3 +46,21 @@ def test_bench_json_has_every_row_and_field(tmp_path):
     assert reuse["kind"] == "end_to_end" and reuse["fps"] > 0
     assert 0 < reuse["changed_tile_share"] <= 1
     assert reuse["min_psnr_vs_full_db"] >= 30  # 4 frames of a moving scene: most of each is recomputed
+
+
+@pytest.mark.parametrize("mode", [["--frames", "2"], ["--capacity", "--seconds", "1"]])
+@pytest.mark.parametrize(("name", "message"), [
+    ("missing.mp4", "input not found: {clip}"),
+    ("junk.mp4", "cannot open {clip} as a video (not a video file, or damaged before frame 0)"),
+])
+def test_a_clip_that_is_missing_or_no_video_is_one_line(tmp_path, name, message, mode):
+    """A clip of junk bytes was a PyAV traceback (after Set5 had been scored, without --capacity)."""
+    clip = tmp_path / name
+    if name == "junk.mp4":
+        clip.write_bytes(bytes(range(256)) * 16)
+    r = subprocess.run([sys.executable, "-m", "vidclear", "bench", "--clip", str(clip), *mode, "--quiet"],
+                       capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vidclear: error: ") and message.format(clip=clip) in lines[0], \
+        r.stderr
