@@ -202,11 +202,13 @@ def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
     """A YAML file whose top level is a mapping (``yaml.safe_load``); every config file is read here."""
     p = Path(path)
     try:
-        text = p.read_text()
+        data = p.read_bytes()  # YAML says how it is encoded (UTF-8, or UTF-16 with a BOM), not the locale
     except OSError as e:
         raise ConfigError(f"cannot read config {p}: {e.strerror or e}") from None
     try:
-        loaded = yaml.safe_load(text)
+        loaded = yaml.safe_load(data)
+    except yaml.reader.ReaderError as e:  # bytes that are no text: an image, an archive, a wrong encoding
+        raise ConfigError(f"config {p}: not a YAML text file (UTF-8): {str(e).splitlines()[0]}") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"config {p}: not valid YAML: {str(e).splitlines()[0]}") from None
     if loaded is None:

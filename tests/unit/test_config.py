@@ -52,6 +52,16 @@ def test_bad_yaml_and_non_mapping(tmp_path):
         load_config(write(tmp_path, "- 1\n- 2\n"))
 
 
+def test_a_config_that_is_not_text_and_one_in_utf8(tmp_path):
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\x00")  # an image saved under a config's name: was a traceback
+    with pytest.raises(ConfigError, match=r"binary.yaml: not a YAML text file \(UTF-8\)"):
+        load_config(binary)
+    utf8 = tmp_path / "utf8.yaml"
+    utf8.write_bytes("# caméra de l'entrée\nmodel: espcn-x3\n".encode())  # whatever the locale
+    assert load_config(utf8).model == "espcn-x3"
+
+
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="cannot read config"):
         load_config(tmp_path / "nope.yaml")
