@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
@@ -37,7 +38,8 @@ def _arguments(items: Iterable[str]) -> Iterable[str]:
             continue
         listing = Path(item[1:])
         try:
-            lines = listing.read_text().splitlines()
+            # decoded as the file system decodes names: one that is not UTF-8 (an old latin-1 archive) still names its file
+            lines = listing.read_text(encoding=sys.getfilesystemencoding(), errors="surrogateescape").splitlines()
         except OSError as e:
             raise InputError(f"cannot read the input list {listing}: {e.strerror or e}") from None
         yield from (line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
