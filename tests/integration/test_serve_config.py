@@ -28,6 +28,13 @@ CAMERA = "{name: gate, url: 'rtsp://viewer:s3cret@127.0.0.1:9/cam', outputs: ['O
          "           'rtsp://pub:s3cret@127.0.0.1:8554/g']}]\n",
          "camera gate names the output rtsp://pub:***@127.0.0.1:8554/g twice"),
         ("cameras: []\n", "bad value for 'cameras'"),
+        # a file or a mistyped scheme: it was a traceback from a camera thread once serving had started
+        ("cameras: [{name: gate, url: 'OUT/in.mp4', outputs: ['OUT/a.ts']}]\n",
+         "camera gate: url OUT/in.mp4 is not a camera stream (it must start with rtsp://, rtsps://"),
+        ("cameras: [{name: gate, url: 'htp://viewer:s3cret@h/c', outputs: ['OUT/a.ts']}]\n",
+         "camera gate: url htp://viewer:***@h/c is not a camera stream"),
+        ("cameras: [{name: gate, url: 'rtsp//viewer:s3cret@h/c', outputs: ['OUT/a.ts']}]\n",
+         "camera gate: url ...@h/c is not a camera stream"),
     ],
 )
 def test_a_bad_serve_config_exits_2_naming_the_mistake(tmp_path, body, message):

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..config import Config, load_config
 from ..engine.assembly import Plan
 from ..errors import ConfigError, VidclearError
-from ..io.live import is_rtsp
+from ..io.live import LIVE_PREFIXES, is_live, is_rtsp
 from ..io.sink import check_target
 from ..secrets import redact
 
@@ -50,6 +50,14 @@ class ServeConfig(Config):
 
 def load_serve_config(path: Path) -> ServeConfig:
     cfg = load_config(path, model=ServeConfig)
+    for camera in cfg.cameras:
+        if not is_live(camera.url):
+            shown = redact(camera.url)
+            if "@" in shown and "***" not in shown:  # a malformed URL with credentials: show only the host part
+                shown = "...@" + shown.rsplit("@", 1)[1]
+            raise ConfigError(f"config {path}: camera {camera.name}: url {shown} is not a camera stream (it must start "
+                              f"with {', '.join(LIVE_PREFIXES)}); for recorded files use 'vidclear enhance' or "
+                              "'vidclear batch'")
     names = [c.name for c in cfg.cameras]
     if len(set(names)) != len(names):
         raise ConfigError(f"config {path}: camera names must be unique")
