@@ -199,6 +199,13 @@ def test_output_that_is_a_folder(av_clip, tmp_path):
     _assert_one_error_line(r, f"output path is a folder: {tmp_path}; name a file or a segment pattern in it")
 
 
+def test_a_mistyped_stream_scheme(tmp_path):
+    # it was "input not found: htp:/viewer:s3cret@127.0.0.1/cam", the password shown
+    r = vidclear("enhance", "htp://viewer:s3cret@127.0.0.1/cam", str(tmp_path / "o.mp4"), "--quiet")
+    _assert_one_error_line(r, "unsupported stream htp://viewer:***@127.0.0.1/cam: vidclear reads files and rtsp://")
+    assert "s3cret" not in r.stderr
+
+
 def test_unsupported_output_extension(av_clip, tmp_path):
     r = vidclear("enhance", str(av_clip), str(tmp_path / "o.gif"), "--quiet")
     _assert_one_error_line(r, "unsupported output extension '.gif'")

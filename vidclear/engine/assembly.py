@@ -18,8 +18,8 @@ from typing import Callable, Optional, Union
 from ..backends.base import BackendOptions, usable_cores
 from ..backends.select import choose_backend
 from ..config import Config
-from ..errors import ConfigError
-from ..io.live import LiveSource, is_live, is_rtsp
+from ..errors import ConfigError, InputError
+from ..io.live import LIVE_PREFIXES, LiveSource, is_live, is_rtsp
 from ..io.live_sinks import RtspSink, SegmentSink
 from ..io.sink import FileSink, check_target
 from ..io.source import FileSource
@@ -36,7 +36,7 @@ from ..pipeline.stages import (
     PreprocessStage,
     Sink,
 )
-from ..secrets import with_password
+from ..secrets import redact, with_password
 from ..steps import build_steps
 from .reuse import TileReuse
 from .service import InferenceService, Stream, plan_policy
@@ -84,6 +84,8 @@ def open_source(source: str, cfg: Config, fail_fast: bool = True, password_env: 
         live = cfg.live
         return LiveSource(with_password(source, password_env), live.transport, live.open_timeout,
                           live.stall_timeout, live.backoff_initial, live.backoff_max, live.max_retries, fail_fast)
+    if "://" in source:  # a mistyped scheme: not a file named "htp:/..." that is not found
+        raise InputError(f"unsupported stream {redact(source)}: vidclear reads files and {', '.join(LIVE_PREFIXES)}")
     return FileSource(Path(source))
 
 
