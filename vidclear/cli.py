@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import __version__
-from .errors import StageFailed, VidclearError
+from .errors import OutputError, StageFailed, VidclearError
 from .exit_codes import EXIT_FAILED, EXIT_SIGNAL, EXIT_USAGE
 from .secrets import RedactingFilter, redact
 
@@ -56,7 +56,10 @@ def setup_logging(quiet: bool, debug: bool, log_file: Optional[Path] = None) -> 
     root = logging.getLogger("vidclear")
     root.handlers[:] = [handler]
     if log_file is not None:
-        file_handler = logging.FileHandler(log_file)
+        try:
+            file_handler = logging.FileHandler(log_file)
+        except OSError as e:
+            raise OutputError(f"cannot write the log file {log_file}: {e.strerror or e}") from None
         file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         file_handler.addFilter(RedactingFilter())
         file_handler.setLevel(logging.DEBUG)
@@ -106,8 +109,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    setup_logging(args.quiet, args.debug, args.log_file)
     try:
+        setup_logging(args.quiet, args.debug, args.log_file)
         return COMMANDS[args.command].run(args)
     except StageFailed as e:
         print(f"vidclear: error: {one_line(redact(str(e)))}", file=sys.stderr)

@@ -108,3 +108,12 @@ def test_batch_flags_are_validated_like_the_config(tmp_path, flag, message):
                        capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 2, r.stderr
     assert r.stderr.strip() == f"vidclear: error: config: {message}"
+
+
+def test_a_log_file_that_cannot_be_written_is_one_line(tmp_path):
+    # Before, a traceback from logging.FileHandler (exit 1), whatever the command.
+    for where, why in [(tmp_path, "Is a directory"), (tmp_path / "missing" / "log.txt", "No such file or directory")]:
+        r = subprocess.run([sys.executable, "-m", "vidclear", "--log-file", str(where), "models"],
+                           capture_output=True, text=True, cwd=REPO)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.strip() == f"vidclear: error: cannot write the log file {where}: {why}"
