@@ -1,13 +1,16 @@
-"""Argument types for counts and durations, so that ``--frames 0`` is refused by the parser.
+"""Argument types for counts, durations and report files, so that ``--frames 0`` is refused by the parser.
 
 Without them argparse takes any number, and a zero or negative count or duration
-ran to an empty or one-frame result instead of saying what was wrong. Shared by the
-commands and the training tools.
+ran to an empty or one-frame result instead of saying what was wrong; a report file
+in a folder that does not exist failed with a traceback after the work was done.
+Shared by the commands and the training tools.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 from typing import Callable
 
 
@@ -39,3 +42,17 @@ def positive_float(text: str) -> float:
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"give a number of seconds above 0, not {text}")
     return value
+
+
+def report_file(text: str) -> Path:
+    """A file written when the work is done (a JSON summary, a table): checked now, so that a typo in its folder
+    does not cost the run."""
+    path = Path(text)
+    folder = path.parent
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder: name a file in it")
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot write {text}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {text}: the folder {folder} is not writable")
+    return path

@@ -80,6 +80,21 @@ def test_logging_options_default_to_off():
 
 
 @pytest.mark.parametrize("argv, message", [
+    (["bench", "--json", "/nonexistent-folder/b.json"],
+     "argument --json: cannot write /nonexistent-folder/b.json: the folder /nonexistent-folder does not exist"),
+    (["bench", "--markdown", "."], "argument --markdown: . is a folder: name a file in it"),
+    (["enhance", "in.mp4", "out.mp4", "--summary-json", "/nonexistent-folder/s.json"],
+     "argument --summary-json: cannot write /nonexistent-folder/s.json: the folder /nonexistent-folder does not exist"),
+])
+def test_report_files_are_checked_by_the_parser_before_the_work(argv, message, capsys):
+    # Before, a traceback once the bench or the enhance run had finished.
+    with pytest.raises(SystemExit) as stop:
+        build_parser().parse_args(argv)
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
     (["bench", "--frames", "0"], "argument --frames: give 1 or more, not 0"),
     (["bench", "--frames", "ten"], "argument --frames: give a whole number, not 'ten'"),
     (["bench", "--capacity", "--seconds", "-2"], "argument --seconds: give a number of seconds above 0, not -2"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..arg_types import positive_float, positive_int
+from ..arg_types import positive_float, positive_int, report_file
 from ..exit_codes import EXIT_OK
 
 NAME = "bench"
@@ -19,8 +19,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     bn.add_argument("--model", default="espcn-x3", help="model to measure (default %(default)s)")
     bn.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     bn.add_argument("--preset", default="ultrafast", help="encoder preset for the end-to-end rows (live use wants the fastest)")
-    bn.add_argument("--json", type=Path, help="write the JSON report here")
-    bn.add_argument("--markdown", type=Path, help="write the markdown table here")
+    bn.add_argument("--json", type=report_file, help="write the JSON report here")
+    bn.add_argument("--markdown", type=report_file, help="write the markdown table here")
     bn.add_argument("--no-peers", action="store_true", help="skip OpenCV dnn_superres and bicubic")
     bn.add_argument("--capacity", action="store_true",
                     help="how many cameras playing the clip at its frame rate this box keeps up with (reuse off and auto)")

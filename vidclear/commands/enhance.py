@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..arg_types import positive_float
+from ..arg_types import positive_float, report_file
 from ..exit_codes import EXIT_OK, EXIT_SIGNAL, EXIT_USAGE
 from ..secrets import redact
 
@@ -24,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                      "or rtsp:// URL to publish to")
     add_settings_flags(enh)
     enh.add_argument("--duration", type=positive_float, help="stop after this many seconds (live sources)")
-    enh.add_argument("--summary-json", type=Path, help="also write the summary as JSON here")
+    enh.add_argument("--summary-json", type=report_file, help="also write the summary as JSON here")
 
 
 def add_settings_flags(parser: argparse.ArgumentParser) -> None:
