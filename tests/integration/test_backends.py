@@ -1,5 +1,6 @@
 """ONNX export and ONNX Runtime against PyTorch; backend choice and its messages."""
 
+import os
 import subprocess
 import sys
 
@@ -57,6 +58,23 @@ def test_export_cli(tmp_path):
     assert (r.returncode, r.stderr.strip()) == (2, f"vidclear: error: output {tmp_path / 'e.txt'}: an ONNX file's "
                                                    "name ends in .onnx")
     assert not (tmp_path / "e.txt").exists()
+
+
+def test_export_to_a_read_only_folder_is_one_line(tmp_path):
+    """A read-only tmpfs, mounted here as root (make test runs as root; elsewhere this test has nothing to mount).
+    It was a traceback from tempfile.mkstemp."""
+    if os.geteuid() != 0:
+        return
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)], check=True)
+    try:
+        r = subprocess.run([sys.executable, "-m", "vidclear", "export", "espcn-x2", "-o", str(folder / "e.onnx")],
+                           capture_output=True, text=True, timeout=120, cwd=REPO)
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+    assert (r.returncode, r.stderr.strip()) == (2, f"vidclear: error: cannot write {folder / 'e.onnx'}: "
+                                                   "Read-only file system")
 
 
 def test_fp16_export_keeps_fp32_io(tmp_path):

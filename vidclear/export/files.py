@@ -7,11 +7,16 @@ import os
 import tempfile
 from pathlib import Path
 
+from ..errors import OutputError
+
 
 def temporary_beside(path: Path, suffix: str = ".tmp") -> Path:
     """A new, uniquely named empty file in ``path``'s folder, for a writer that wants a path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    except OSError as e:  # a read-only or full disk, a folder without permission: the user's to fix
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
     os.close(fd)
     return Path(tmp)
 
