@@ -71,6 +71,16 @@ def test_inputs_that_match_nothing_or_collide_are_one_clear_line(tmp_path):
     listing.write_text(f"# two files named a.mp4\n{tmp_path / 'in' / 'a.mp4'}\n\n{tmp_path / 'other' / 'a.mp4'}\n")
     r = batch(f"@{listing}", "-o", str(tmp_path / "out"))
     assert r.returncode == 2 and "would both be written to" in r.stderr and "Traceback" not in r.stderr
+    if os.geteuid() == 0:  # a read-only output folder (a tmpfs mounted read-only; make test runs as root)
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(ro)], check=True)
+        try:
+            r = batch(str(tmp_path / "in" / "a.mp4"), "-o", str(ro))
+        finally:
+            subprocess.run(["umount", str(ro)], check=True)
+        assert r.returncode == 2 and r.stderr.strip().splitlines()[-1] == \
+            f"vidclear: error: cannot write in the output folder {ro}: Read-only file system", r.stderr  # a traceback
     (tmp_path / "taken").write_text("a file where the output folder should go")
     r = batch(str(tmp_path / "in" / "a.mp4"), "-o", str(tmp_path / "taken"))
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1] == \

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..config import Config
-from ..errors import InputError
+from ..errors import InputError, OutputError
 from .inputs import Job
 
 JOURNAL = "vidclear-batch.jsonl"
@@ -77,7 +77,10 @@ class OutdirLock:
     """An exclusive lock on OUTDIR for one batch at a time (released by the OS if the process dies)."""
 
     def __init__(self, outdir: Path) -> None:
-        self.file = (outdir / LOCK).open("w")
+        try:  # the first file a batch writes in OUTDIR: a folder it cannot write in is found here
+            self.file = (outdir / LOCK).open("w")
+        except OSError as e:
+            raise OutputError(f"cannot write in the output folder {outdir}: {e.strerror or e}") from None
         try:
             fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
