@@ -2,7 +2,10 @@
 
 import os
 
+import pytest
+
 from vidclear.archive.inputs import find_jobs
+from vidclear.errors import InputError
 
 
 def test_a_list_naming_a_file_whose_name_is_not_utf8(tmp_path):
@@ -13,3 +16,11 @@ def test_a_list_naming_a_file_whose_name_is_not_utf8(tmp_path):
     listing.write_bytes(b"# one file\n" + os.fsencode(tmp_path) + b"/caf\xe9.mp4\n")
     jobs = find_jobs([f"@{listing}"], tmp_path / "out")
     assert [(j.input, j.output) for j in jobs] == [(tmp_path / name, tmp_path / "out" / name)]
+
+
+def test_a_camera_url_is_refused_with_what_to_use_instead(tmp_path):
+    # it was "no such file, folder or match: rtsp://..."
+    with pytest.raises(InputError) as error:
+        find_jobs(["rtsp://viewer:s3cret@192.0.2.10/cam"], tmp_path / "out")
+    assert str(error.value) == ("rtsp://viewer:***@192.0.2.10/cam is a live stream: batch enhances recorded files; "
+                                "record a camera with 'vidclear enhance URL OUT' or 'vidclear serve'")

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from ..errors import ConfigError, InputError
+from ..io.live import is_live
 from ..io.sink import CONTAINERS
+from ..secrets import redact
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,9 @@ def find_jobs(items: list[str], outdir: Path, ext: Optional[str] = None) -> list
     ext = normalise_ext(ext)
     found: list[tuple[Path, Path]] = []  # (input, output relative to outdir)
     for item in _arguments(items):
+        if is_live(item):
+            raise InputError(f"{redact(item)} is a live stream: batch enhances recorded files; record a camera with "
+                             "'vidclear enhance URL OUT' or 'vidclear serve'")
         path = Path(item)
         if path.is_dir():
             videos = _videos_below(path)
