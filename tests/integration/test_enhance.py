@@ -199,6 +199,26 @@ def test_output_that_is_a_folder(av_clip, tmp_path):
     _assert_one_error_line(r, f"output path is a folder: {tmp_path}; name a file or a segment pattern in it")
 
 
+def test_two_runs_writing_one_output_at_once(tmp_path):
+    """Both used to write into one temporary file: the second run truncated the first one's file, and the output
+    was whatever the two left. Now the second is refused and the first writes every frame."""
+    clip = make_clip(tmp_path / "in.mp4", width=320, height=240, frames=300)
+    out = tmp_path / "o.mp4"
+    first = subprocess.Popen([sys.executable, "-m", "vidclear", "enhance", str(clip), str(out), "--model", "espcn-x2",
+                              "--quiet"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not temporary_path(out).exists():
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.01)
+    second = vidclear("enhance", str(clip), str(out), "--model", "bicubic-x2", "--quiet")
+    assert first.poll() is None, "the first run ended before the second tried: make the clip longer"
+    _assert_one_error_line(second, f"another vidclear run is writing {out}; wait for it or choose another output")
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert probe(out).frames == 300 and (probe(out).width, probe(out).height) == (640, 480)  # espcn-x2's, whole
+    assert not temporary_path(out).exists()
+
+
 def test_a_mistyped_stream_scheme(tmp_path):
     # it was "input not found: htp:/viewer:s3cret@127.0.0.1/cam", the password shown
     r = vidclear("enhance", "htp://viewer:s3cret@127.0.0.1/cam", str(tmp_path / "o.mp4"), "--quiet")

@@ -8,6 +8,7 @@ interrupted run (Ctrl-C) still finalises a playable file.
 from __future__ import annotations
 
 import errno
+import fcntl
 import logging
 import os
 import threading
@@ -15,7 +16,7 @@ import time
 from collections import deque
 from fractions import Fraction
 from pathlib import Path
-from typing import Optional
+from typing import BinaryIO, Optional
 
 import av
 
@@ -180,6 +181,31 @@ def temporary_path(output: Path) -> Path:
     return output.with_name(f".{output.stem}.vidclear-partial{output.suffix}")
 
 
+def claim_temporary(tmp: Path, output: Path) -> BinaryIO:
+    """The temporary file of ``output``, created and locked (flock) for this writer: a second run writing the
+    same output at the same time is refused instead of writing into the first one's file. The lock goes with
+    the returned file; it is taken on the inode at ``tmp`` now (a run that has just renamed its file into place
+    leaves ``tmp`` to a new one)."""
+    for _ in range(3):
+        try:
+            claim = tmp.open("ab")
+        except OSError as e:
+            raise OutputError(f"cannot write {output}: {e.strerror or e}") from None
+        try:
+            fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            claim.close()
+            raise OutputError(f"another vidclear run is writing {output}; wait for it or choose another output") \
+                from None
+        try:
+            if os.stat(tmp).st_ino == os.fstat(claim.fileno()).st_ino:
+                return claim
+        except FileNotFoundError:
+            pass
+        claim.close()  # renamed into place by the run that held it: take the new file
+    raise OutputError(f"another vidclear run is writing {output}; wait for it or choose another output")
+
+
 class FileSink:
     """Encodes frames into ``output``; ``close(completed)`` renames or removes the temporary file."""
 
@@ -206,6 +232,7 @@ class FileSink:
         self.last_write: Optional[float] = None  # time.monotonic() of the last frame written
         self.audio_dropped = 0  # damaged input audio packets that could not be written
         self.size: Optional[tuple[int, int]] = None
+        self._claim: Optional[BinaryIO] = None  # the locked temporary file, from open() to close()
 
     # Called from the decode thread; muxed by the encode thread (one writer per container).
     def add_audio_packet(self, packet: av.Packet) -> None:
@@ -215,15 +242,19 @@ class FileSink:
     def open(self, width: int, height: int, time_base: Fraction, rate: Optional[Fraction]) -> None:
         """Create the file and its streams. Called before the run starts, while the
         input (whose audio stream is the template) is certainly still open."""
+        self._claim = claim_temporary(self.tmp, self.output)
         try:
-            self.container = av.open(str(self.tmp), "w", format=self.format)
-        except (av.error.FFmpegError, OSError) as e:
-            raise OutputError(f"cannot write {self.output}: {getattr(e, 'strerror', None) or e}") from None
-        stream = add_video_stream(self.container, self.encoder, width, height, time_base, rate)
-        self.video = stream
-        self.size = (width, height)
-        if self.audio_template is not None:
-            self._open_audio(self.audio_template)
+            try:
+                self.container = av.open(str(self.tmp), "w", format=self.format)
+            except (av.error.FFmpegError, OSError) as e:
+                raise OutputError(f"cannot write {self.output}: {getattr(e, 'strerror', None) or e}") from None
+            self.video = add_video_stream(self.container, self.encoder, width, height, time_base, rate)
+            self.size = (width, height)
+            if self.audio_template is not None:
+                self._open_audio(self.audio_template)
+        except BaseException:
+            self.close(False)  # an encoder that cannot open here: no temporary file is left behind
+            raise
 
     def set_rotation(self, degrees: int) -> None:
         """Keep the input's display rotation; only possible before the first frame."""
@@ -289,6 +320,15 @@ class FileSink:
         """Flush and rename into place when ``completed``; else delete.
         A file without a single frame is never kept, and neither is one that could not be finished
         (a full disk): the temporary file is removed whatever happens."""
+        if self._claim is None:
+            return  # never opened, or closed: the temporary file (if any) is another run's
+        try:
+            self._finish(completed)
+        finally:
+            self._claim.close()  # releases the lock
+            self._claim = None
+
+    def _finish(self, completed: bool) -> None:
         if self.frames_written == 0:
             completed = False
         failure: Optional[BaseException] = None
