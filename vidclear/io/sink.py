@@ -63,8 +63,7 @@ def check_output_path(output: Path, input_path: Optional[Path] = None) -> None:
         raise OutputError(f"output directory is not a directory: {parent}")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"output directory is not writable: {parent}")
-    if input_path is not None and input_path.exists() and (
-            output.resolve() == input_path.resolve() or (output.exists() and output.samefile(input_path))):
+    if input_path is not None and input_path.exists() and output.exists() and output.samefile(input_path):
         raise OutputError(f"output path is the input file: {output}")
 
 
@@ -186,6 +185,7 @@ def claim_temporary(tmp: Path, output: Path) -> BinaryIO:
     same output at the same time is refused instead of writing into the first one's file. The lock goes with
     the returned file; it is taken on the inode at ``tmp`` now (a run that has just renamed its file into place
     leaves ``tmp`` to a new one)."""
+    busy = OutputError(f"another vidclear run is writing {output}; wait for it or choose another output")
     for _ in range(3):
         try:
             claim = tmp.open("ab")
@@ -195,15 +195,14 @@ def claim_temporary(tmp: Path, output: Path) -> BinaryIO:
             fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             claim.close()
-            raise OutputError(f"another vidclear run is writing {output}; wait for it or choose another output") \
-                from None
+            raise busy from None
         try:
             if os.stat(tmp).st_ino == os.fstat(claim.fileno()).st_ino:
                 return claim
         except FileNotFoundError:
             pass
         claim.close()  # renamed into place by the run that held it: take the new file
-    raise OutputError(f"another vidclear run is writing {output}; wait for it or choose another output")
+    raise busy
 
 
 class FileSink:
