@@ -9,8 +9,10 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from .errors import ConfigError
 
-# scheme://user:password@host  or  scheme://user@host
-_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/@\s:]*)(?::(?P<pw>[^/@\s]*))?@")
+# scheme://user:password@host  or  scheme://user@host, and the same mistyped or collapsed by a path
+# (scheme:/, scheme//, scheme/: "rtsp//viewer:pw@host" read as a file name is "rtsp/viewer:pw@host")
+_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*(?::/{1,2}|/{1,2}))(?P<user>[^/@\s:]*)"
+                          r"(?::(?P<pw>[^/@\s]*))?@")
 
 
 def redact(text: str) -> str:

@@ -34,7 +34,7 @@ CAMERA = "{name: gate, url: 'rtsp://viewer:s3cret@127.0.0.1:9/cam', outputs: ['O
         ("cameras: [{name: gate, url: 'htp://viewer:s3cret@h/c', outputs: ['OUT/a.ts']}]\n",
          "camera gate: url htp://viewer:***@h/c is not a camera stream"),
         ("cameras: [{name: gate, url: 'rtsp//viewer:s3cret@h/c', outputs: ['OUT/a.ts']}]\n",
-         "camera gate: url ...@h/c is not a camera stream"),
+         "camera gate: url rtsp//viewer:***@h/c is not a camera stream"),
     ],
 )
 def test_a_bad_serve_config_exits_2_naming_the_mistake(tmp_path, body, message):

@@ -21,6 +21,11 @@ from vidclear.secrets import RedactingFilter, redact, with_password
         ("rtsp://viewer@cam/live", "rtsp://viewer@cam/live"),
         ("no url here", "no url here"),
         ("a rtsp://a:b@h/1 and http://c:d@h/2", "a rtsp://a:***@h/1 and http://c:***@h/2"),
+        # mistyped, or collapsed by a path: they were shown as typed
+        ("rtsp:/viewer:s3cret@h/c", "rtsp:/viewer:***@h/c"),
+        ("rtsp//viewer:s3cret@h/c", "rtsp//viewer:***@h/c"),
+        ("input not found: rtsp/viewer:s3cret@h/c", "input not found: rtsp/viewer:***@h/c"),
+        ("/data/clips/gate@night.mp4", "/data/clips/gate@night.mp4"),
     ],
 )
 def test_redact(text, expected):

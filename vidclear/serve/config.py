@@ -52,12 +52,9 @@ def load_serve_config(path: Path) -> ServeConfig:
     cfg = load_config(path, model=ServeConfig)
     for camera in cfg.cameras:
         if not is_live(camera.url):
-            shown = redact(camera.url)
-            if "@" in shown and "***" not in shown:  # a malformed URL with credentials: show only the host part
-                shown = "...@" + shown.rsplit("@", 1)[1]
-            raise ConfigError(f"config {path}: camera {camera.name}: url {shown} is not a camera stream (it must start "
-                              f"with {', '.join(LIVE_PREFIXES)}); for recorded files use 'vidclear enhance' or "
-                              "'vidclear batch'")
+            raise ConfigError(f"config {path}: camera {camera.name}: url {redact(camera.url)} is not a camera stream "
+                              f"(it must start with {', '.join(LIVE_PREFIXES)}); for recorded files use "
+                              "'vidclear enhance' or 'vidclear batch'")
     names = [c.name for c in cfg.cameras]
     if len(set(names)) != len(names):
         raise ConfigError(f"config {path}: camera names must be unique")
