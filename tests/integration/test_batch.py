@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from media import BATCH_CLIPS, CORRUPT_CLIP, REPO, make_batch_clips, probe
+from media import BATCH_CLIPS, CORRUPT_CLIP, REPO, make_batch_clips, make_clip, probe
 
 
 def batch(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -114,3 +115,36 @@ def test_kill_9_mid_batch_then_the_same_command_completes(tmp_path):
     assert no_partials(out) == [] and not (out / CORRUPT_CLIP).exists()
     assert_outputs_match_inputs(src, out)
     assert "removed" in r.stderr and "temporary file(s) an interrupted run left" in r.stderr
+
+
+def test_a_journal_that_cannot_be_written_stops_the_batch_with_one_line(tmp_path):
+    """The disk fills between an output and its journal line. A file size limit just above a long journal stands
+    in for it: the outputs are small, the journal is not. It was a traceback (OSError from the journal's close)
+    and the queued files went on being started."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a.mp4", "b.mp4", "c.mp4"):
+        make_clip(src / name, width=64, height=48, frames=8)
+    out = tmp_path / "out"
+    out.mkdir()
+    journal = out / "vidclear-batch.jsonl"
+    old = [json.dumps({"key": f"old{i}", "input": f"/old/{i}.mp4", "output": f"/o/{i}.mp4", "status": "done"})
+           for i in range(2000)]
+    journal.write_text("\n".join(old) + "\n")
+    limit = journal.stat().st_size + 50
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    r = subprocess.run([sys.executable, "-m", "vidclear", "batch", str(src), "-o", str(out), "--model", "bicubic-x2",
+                        "--parallel", "1"], cwd=REPO, capture_output=True, text=True, timeout=120,
+                       preexec_fn=small_files)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == \
+        f"vidclear: error: cannot write {journal}: the file size limit is reached", r.stderr
+    assert "Traceback" not in r.stderr
+    assert [p.name for p in out.glob("*.mp4")] == ["a.mp4"] and no_partials(out) == [], \
+        "the file written before the failure is kept, and the queued ones were not started"
+    assert probe(out / "a.mp4").frames == 8
+    assert journal.read_text().splitlines()[:2000] == old, "the journal's entries are intact"

@@ -19,6 +19,7 @@ from typing import Optional
 
 from ..config import Config
 from ..errors import InputError, OutputError
+from ..io.sink import write_error
 from .inputs import Job
 
 JOURNAL = "vidclear-batch.jsonl"
@@ -42,17 +43,22 @@ class Journal:
         self.path = outdir / JOURNAL
         self.entries: dict[str, dict] = {}  # the last entry per key
         self.failures: dict[str, int] = {}  # failed attempts per key
-        if self.path.exists():
-            for line in self.path.read_text().splitlines():
-                try:
-                    entry = json.loads(line)
-                    key = entry["key"]
-                except (ValueError, KeyError, TypeError):
-                    continue  # a line cut short by a crash
-                self.entries[key] = entry
-                if entry.get("status") == "failed":
-                    self.failures[key] = self.failures.get(key, 0) + 1
-        self._file = self.path.open("a")
+        try:
+            text = self.path.read_bytes() if self.path.exists() else b""
+            self._file = self.path.open("a")
+            if not text.endswith(b"\n") and text:  # a line cut short: the next one must not join it
+                self._file.write("\n")
+        except OSError as e:
+            raise OutputError(f"cannot use the batch journal {self.path}: {e.strerror or e}") from None
+        for line in text.splitlines():
+            try:
+                entry = json.loads(line)  # bytes: a line that is not UTF-8 is a ValueError too
+                key = entry["key"]
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut short by a crash, or damaged on the disk
+            self.entries[key] = entry
+            if entry.get("status") == "failed":
+                self.failures[key] = self.failures.get(key, 0) + 1
 
     def done(self, key: str, output: Path) -> Optional[dict]:
         """The entry of a finished attempt whose output is still there."""
@@ -61,16 +67,22 @@ class Journal:
 
     def record(self, key: str, job: Job, **fields: object) -> dict:
         entry = {"key": key, "input": str(job.input), "output": str(job.output), "at": time.time(), **fields}
-        self._file.write(json.dumps(entry) + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        try:
+            self._file.write(json.dumps(entry) + "\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as e:  # the disk filled (or went) between the output and its line
+            raise write_error(e, self.path) from None
         self.entries[key] = entry
         if entry.get("status") == "failed":
             self.failures[key] = self.failures.get(key, 0) + 1
         return entry
 
     def close(self) -> None:
-        self._file.close()
+        try:
+            self._file.close()
+        except OSError:
+            pass  # the flush of a line whose write failed: ``record`` has reported that failure
 
 
 class OutdirLock:

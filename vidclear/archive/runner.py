@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
@@ -38,8 +38,8 @@ def run_here(todo: list[tuple[str, Job]], cfg: Config, progress: "Progress") -> 
     """Several files at once in this process, their frames on one inference service (the one engine)."""
     service = start_service(cfg, live=False)
     pool = ThreadPoolExecutor(parallel_files(cfg), thread_name_prefix="vidclear-file")
+    futures: dict = {}
     try:
-        futures = {}
         for key, job in todo:
             on_frames = progress.file_started(job)
             futures[pool.submit(enhance_file, str(job.input), str(job.output), cfg, service, on_frames)] = (key, job)
@@ -48,9 +48,11 @@ def run_here(todo: list[tuple[str, Job]], cfg: Config, progress: "Progress") -> 
             for f in done:
                 key, job = futures.pop(f)
                 yield key, job, f.result()
-    finally:  # after a signal, neither wait for the files in flight nor start the queued ones
+    finally:  # after a signal or an error: the queued files are not started, those in flight are cancelled
         pool.shutdown(wait=False, cancel_futures=True)
         service.close()
+        # the files in flight end at once, their requests cancelled: none is still writing when the batch ends
+        wait([f for f in futures if not f.cancelled()], timeout=5)  # (a cancelled future never counts as done)
 
 
 class Progress:
@@ -129,7 +131,7 @@ def run_batch(jobs: list[Job], cfg: Config, outdir: Path, ray_address: Optional[
                 results[job.input] = {**entry, "status": "skipped"}
             elif failures > cfg.archive.retries:
                 last = journal.entries[key]
-                results[job.input] = {**last, "reason": f"gave up after {failures} attempts: {last['reason']}"}
+                results[job.input] = {**last, "reason": f"gave up after {failures} attempts: {last.get('reason', 'no reason recorded')}"}
             else:
                 todo.append((key, job))
         for _, job in todo:
@@ -151,14 +153,15 @@ def run_batch(jobs: list[Job], cfg: Config, outdir: Path, ray_address: Optional[
                     finished = run_on_ray(todo, cfg, ray_address)
                 else:
                     finished = run_here(todo, cfg, progress)
-                for key, job, result in finished:
-                    in_flight.discard(job.output)
-                    if result["status"] in ("done", "failed"):
-                        attempt = journal.failures.get(key, 0) + 1
-                        results[job.input] = journal.record(key, job, attempt=attempt, **result)
-                    progress.file_finished(job, result)
-        except Stopped:
-            for output in in_flight:  # the files being written when the signal came: none is kept
+                with closing(finished):  # on an error too, at once: the queued files are not started
+                    for key, job, result in finished:
+                        in_flight.discard(job.output)
+                        if result["status"] in ("done", "failed"):
+                            attempt = journal.failures.get(key, 0) + 1
+                            results[job.input] = journal.record(key, job, attempt=attempt, **result)
+                        progress.file_finished(job, result)
+        except (Stopped, OutputError):  # a signal, or the journal could not be written
+            for output in in_flight:  # the files being written then: none is kept
                 temporary_path(output).unlink(missing_ok=True)
             raise
     return [results.get(job.input) or {"input": str(job.input), "output": str(job.output), "status": "stopped"}
