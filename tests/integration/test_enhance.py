@@ -51,6 +51,19 @@ def test_espcn_x2_keeps_every_frame_its_pts_and_the_audio(av_clip, tmp_path):
     assert not temporary_path(out).exists()
 
 
+def test_a_percent_sign_alone_names_an_ordinary_file(av_clip, tmp_path):
+    """Only a strftime directive makes segments. 'clip 100%.mp4' was recorded as a segment: a fragmented MP4
+    without its audio."""
+    out = tmp_path / "clip 100%.mp4"
+    r = vidclear("enhance", str(av_clip), str(out), "--model", "bicubic-x2")
+    assert r.returncode == 0, r.stderr
+    assert "output: " in r.stdout and "segment" not in r.stdout + r.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["clip 100%.mp4"]
+    src, dst = probe(av_clip), probe(out)
+    assert src.frames == dst.frames == 60
+    assert dst.audio_end_s is not None and abs(dst.audio_end_s - src.audio_end_s) < 0.05
+
+
 def test_variable_frame_rate_keeps_its_pts(tmp_path):
     tb = Fraction(1, 1000)
     pts = [0, 33, 50, 120, 121, 300, 310, 500, 733, 900, 1000, 1450]

@@ -20,7 +20,7 @@ from ..backends.select import choose_backend
 from ..config import Config
 from ..errors import ConfigError, InputError
 from ..io.live import LIVE_PREFIXES, LiveSource, is_live, is_rtsp
-from ..io.live_sinks import RtspSink, SegmentSink
+from ..io.live_sinks import RtspSink, SegmentSink, is_segment_pattern
 from ..io.sink import FileSink, check_target
 from ..io.source import FileSource
 from ..models.registry import ModelSpec, get_model
@@ -93,7 +93,7 @@ def make_sink(target: str, cfg: Config, input_path: Optional[Path] = None, audio
     """An output from its name: rtsp:// publishes, a strftime pattern records segments, else a file."""
     if is_rtsp(target):
         return RtspSink(target, cfg.encoder, cfg.live.transport)
-    if "%" in Path(target).name:
+    if is_segment_pattern(target):
         return SegmentSink(target, cfg.live.segment_seconds, cfg.encoder)
     check_target(target, input_path)
     return FileSink(Path(target), cfg.encoder, cfg.audio, audio_template)

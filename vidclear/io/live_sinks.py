@@ -13,6 +13,7 @@ reconnected with backoff while frames are dropped and counted.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import deque
@@ -51,6 +52,12 @@ class _LiveEncodedSink:
     def _add_video(self) -> None:
         assert self.container is not None and self.size is not None
         self.video = add_video_stream(self.container, self.encoder, *self.size, self.time_base, self.rate, live=True)
+
+
+def is_segment_pattern(target: str) -> bool:
+    """A strftime directive (``%`` and a letter, as in ``cam_%Y%m%d_%H%M%S.ts``) in the file name: a ``%`` alone,
+    as in ``clip 100%.mp4``, or ``%%`` names one ordinary file."""
+    return re.search(r"%[A-Za-z]", Path(target).name.replace("%%", "")) is not None
 
 
 class SegmentSink(_LiveEncodedSink):
