@@ -72,3 +72,16 @@ def test_eval_names_a_bad_image_in_one_line(tmp_path, model, make, message):
                        capture_output=True, text=True, timeout=120, cwd=REPO)
     assert r.returncode == 2, r.stderr
     assert r.stderr.strip() == "vidclear: error: " + message.format(d=tmp_path)
+
+
+
+@pytest.mark.parametrize("name, message", [
+    ("one.png", "dataset {d}/one.png is a file: name the folder of images it is in"),  # was "not found"
+    ("nowhere", "dataset folder not found: {d}/nowhere"),
+])
+def test_eval_of_a_file_or_a_missing_folder(tmp_path, name, message):
+    _write_png(tmp_path / "one.png", 64, 64)
+    r = subprocess.run([sys.executable, "-m", "vidclear", "eval", "espcn-x2", str(tmp_path / name)],
+                       capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip() == "vidclear: error: " + message.format(d=tmp_path)

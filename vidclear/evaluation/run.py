@@ -72,7 +72,8 @@ def luma_model_upscaler(spec: ModelSpec):
 def evaluate(model_name: str, dataset: Path, seed: int = 0) -> Union[EvalResult, "DenoiseResult"]:
     spec = get_model(model_name)
     if not dataset.is_dir():
-        raise InputError(f"dataset folder not found: {dataset}")
+        raise InputError(f"dataset {dataset} is a file: name the folder of images it is in" if dataset.exists()
+                         else f"dataset folder not found: {dataset}")
     if spec.task == "denoise":  # clean images, noised here with a seeded camera
         from .denoise import evaluate_denoise
 
