@@ -168,6 +168,13 @@ def test_missing_input(tmp_path):
     _assert_one_error_line(r, "input not found")
 
 
+def test_a_folder_as_input_points_to_batch(tmp_path):
+    (tmp_path / "clips").mkdir()
+    r = vidclear("enhance", str(tmp_path / "clips"), str(tmp_path / "o.mp4"), "--quiet")
+    _assert_one_error_line(r, f"input is a folder, not a video file: {tmp_path / 'clips'}; to enhance the files in "
+                              f"it, use 'vidclear batch {tmp_path / 'clips'} -o OUTDIR'")
+
+
 def test_text_file_named_mp4(tmp_path):
     fake = tmp_path / "fake.mp4"
     fake.write_text("this is not a video\n" * 20)
