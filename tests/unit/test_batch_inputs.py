@@ -24,3 +24,16 @@ def test_a_camera_url_is_refused_with_what_to_use_instead(tmp_path):
         find_jobs(["rtsp://viewer:s3cret@192.0.2.10/cam"], tmp_path / "out")
     assert str(error.value) == ("rtsp://viewer:***@192.0.2.10/cam is a live stream: batch enhances recorded files; "
                                 "record a camera with 'vidclear enhance URL OUT' or 'vidclear serve'")
+
+
+def test_inputs_that_lie_in_the_output_folder_are_named_as_such(tmp_path):
+    # it said "no video files among the inputs" of a folder of videos given as its own output folder
+    (tmp_path / "a.mp4").write_bytes(b"")
+    with pytest.raises(InputError) as error:
+        find_jobs([str(tmp_path)], tmp_path)
+    assert str(error.value) == (f"the inputs are in the output folder {tmp_path}: their outputs would replace them; "
+                                "give -o another folder")
+    (tmp_path / "enhanced").mkdir()
+    (tmp_path / "enhanced" / "a.mp4").write_bytes(b"")  # an earlier run's output, below the input folder
+    jobs = find_jobs([str(tmp_path)], tmp_path / "enhanced")
+    assert [(j.input, j.output) for j in jobs] == [(tmp_path / "a.mp4", tmp_path / "enhanced" / "a.mp4")]

@@ -96,13 +96,14 @@ def find_jobs(items: list[str], outdir: Path, ext: Optional[str] = None) -> list
                     found += [(v, v.relative_to(m).with_suffix(_output_ext(v, ext))) for v in _videos_below(m)]
                 elif m.is_file():
                     found.append((m, Path(m.name).with_suffix(_output_ext(m, ext))))
-    jobs, seen_inputs, outputs = [], set(), {}
+    jobs, seen_inputs, outputs, in_outdir = [], set(), {}, 0
     outdir_resolved = outdir.resolve()
     for src, rel in found:
         real = src.resolve()
         if real in seen_inputs:
             continue
         if outdir_resolved in real.parents:
+            in_outdir += 1
             continue  # an earlier run's output, when OUTDIR lies below an input folder
         seen_inputs.add(real)
         out = outdir / rel
@@ -111,6 +112,9 @@ def find_jobs(items: list[str], outdir: Path, ext: Optional[str] = None) -> list
                              "folders, or run them in separate batches")
         outputs[out] = src
         jobs.append(Job(src, out))
+    if not jobs and in_outdir:
+        raise InputError(f"the inputs are in the output folder {outdir}: their outputs would replace them; "
+                         "give -o another folder")
     if not jobs:
         raise InputError("no video files among the inputs")
     return jobs
