@@ -131,7 +131,8 @@ def run_batch(jobs: list[Job], cfg: Config, outdir: Path, ray_address: Optional[
                 results[job.input] = {**entry, "status": "skipped"}
             elif failures > cfg.archive.retries:
                 last = journal.entries[key]
-                results[job.input] = {**last, "reason": f"gave up after {failures} attempts: {last.get('reason', 'no reason recorded')}"}
+                why = last.get("reason", "no reason recorded")
+                results[job.input] = {**last, "reason": f"gave up after {failures} attempts: {why}"}
             else:
                 todo.append((key, job))
         for _, job in todo:
