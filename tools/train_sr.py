@@ -16,6 +16,9 @@ training text's clean HR, on every training character cut from the output
 --deepen N inserts N identity-initialised 3x3 layers into --init's network (a
 probe of depth and reach, not a runtime model: vidclear/training/deepen.py);
 --teacher FILE distils towards the output of such a network.
+--adv-weight / --feature-weight add SRGAN's terms (vidclear/training/gan.py): a
+patch discriminator trained step for step with the network, its relativistic
+adversarial loss and the L1 between its features of the output and the target.
 
 Example (the command behind the committed espcn-x3 weights is in its model card):
     python tools/train_sr.py --scale 3 --steps 20000 --out vidclear/models/weights/espcn_x3.pt
@@ -46,6 +49,7 @@ from vidclear.evaluation.sr import load_pairs, make_pair, read_rgb, score_sr  # 
 from vidclear.models.espcn import ESPCN  # noqa: E402
 from vidclear.models.srcnn import SRCNN  # noqa: E402
 from vidclear.shared_data import SHARED_DATA  # noqa: E402
+from vidclear.training.gan import PatchDiscriminator, discriminator_loss, generator_losses  # noqa: E402
 from vidclear.training.losses import InkLoss, L1SSIMLoss  # noqa: E402
 from vidclear.training.loop import (  # noqa: E402
     Optimisation,
@@ -417,6 +421,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="distil: loss += --teacher-weight x L1 to this ESPCN weight file's output (of any "
                          "--channels or --deepen)")
     ap.add_argument("--teacher-weight", type=float, default=1.0)
+    ap.add_argument("--adv-weight", type=float, default=0.0,
+                    help="loss += w x the relativistic adversarial loss of a patch discriminator trained beside "
+                         "the network (vidclear/training/gan.py)")
+    ap.add_argument("--feature-weight", type=float, default=0.0,
+                    help="loss += w x the L1 between that discriminator's features of the output and the target")
+    ap.add_argument("--gan-lr", type=float, default=1e-4, help="the discriminator's learning rate")
     ap.add_argument("--hold-out-tenth", action="store_true",
                     help="leave every 10th T91 + BSD200 image out (the images tools/sr_heldout.py scores)")
     ap.add_argument("--data", type=Path, default=DATA)
@@ -430,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--deepen is for --arch espcn with ReLU activations")
     if args.teacher and not args.teacher.is_file():
         ap.error(f"--teacher {args.teacher}: no such weight file")
+    if (args.adv_weight or args.feature_weight) and args.resume:
+        ap.error("--resume does not restore the discriminator of --adv-weight/--feature-weight: run again without it")
     for font in args.text_font:
         if not font.is_file():
             ap.error(f"--text-font {font}: no such font file")
@@ -472,6 +484,11 @@ def main(argv: list[str] | None = None) -> int:
     ink = InkLoss().to(device)
     teacher = espcn_from_file(args.teacher, args.scale).to(device) if args.teacher else None
     reading = ReadingLoss(glyph_reader(args, sampler, ckpt_path.parent)).to(device) if args.read_weight else None
+    disc, d_optim = None, None
+    if args.adv_weight or args.feature_weight:
+        disc = PatchDiscriminator().to(device)
+        d_optim = Optimisation(torch.optim.Adam(disc.parameters(), lr=args.gan_lr, betas=(0.9, 0.99)), args.steps,
+                               device)
     step = 0
     if args.resume and ckpt_path.exists():
         step, rng = load_checkpoint(ckpt_path, model, optim, device)
@@ -494,7 +511,12 @@ def main(argv: list[str] | None = None) -> int:
             loss = loss + args.teacher_weight * (out.float() - target).abs().mean()
         if reading is not None:
             loss = loss + args.read_weight * reading(out.float(), glyphs[0].to(device))
+        if disc is not None:
+            feature, adversarial = generator_losses(disc, out.float(), hr_b)
+            loss = loss + args.feature_weight * feature + args.adv_weight * adversarial
         optim.step(loss)
+        if disc is not None:
+            d_optim.step(discriminator_loss(disc, out.float(), hr_b))
         step += 1
         running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
         if due(step, args.ckpt_every, args.steps):

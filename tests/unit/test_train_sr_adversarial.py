@@ -1,0 +1,50 @@
+"""train_sr.py's SRGAN terms: they train a discriminator beside the network and still write a plain ESPCN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from vidclear.models.espcn import ESPCN
+
+
+def tiny_data(root: Path) -> Path:
+    """T91, BSD200 and Set5 folders of a few small noise-and-edge images: enough for train_sr to run."""
+    rng = np.random.default_rng(0)
+    for folder in ("train_t91", "train_bsd200", "set5"):
+        (root / folder).mkdir(parents=True)
+        for i in range(2):
+            img = (rng.random((60, 72, 3)) * 255).astype(np.uint8)
+            img[:, :36] //= 3
+            cv2.imwrite(str(root / folder / f"{i}.png"), img)
+    return root
+
+
+def test_adversarial_terms_change_the_weights_and_write_a_plain_espcn(tmp_path: Path) -> None:
+    from tools.train_sr import main
+
+    data = tiny_data(tmp_path / "sr")
+    common = ["--scale", "3", "--steps", "3", "--batch", "2", "--patch", "12", "--lr", "1e-3", "--threads", "1",
+              "--val-every", "0", "--ckpt-every", "0", "--data", str(data)]
+    assert main(common + ["--out", str(tmp_path / "plain.pt")]) == 0
+    assert main(common + ["--adv-weight", "1.0", "--feature-weight", "1.0", "--out", str(tmp_path / "gan.pt")]) == 0
+    plain = torch.load(tmp_path / "plain.pt", weights_only=True)
+    gan = torch.load(tmp_path / "gan.pt", weights_only=True)
+    assert set(gan) == set(ESPCN(3).state_dict())  # no discriminator in the weight file
+    ESPCN(3).load_state_dict(gan)
+    # Same seed, same batches: only the adversarial and feature terms can move the weights apart.
+    assert max((gan[k] - plain[k]).abs().max().item() for k in gan) > 1e-6
+
+
+def test_resuming_an_adversarial_run_is_refused_before_any_work(tmp_path: Path, capsys) -> None:
+    from tools.train_sr import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--scale", "3", "--adv-weight", "0.01", "--resume", "--out", str(tmp_path / "w.pt")])
+    assert stop.value.code == 2
+    assert "--resume does not restore the discriminator" in capsys.readouterr().err
+    assert not (tmp_path / "w.pt").exists()
