@@ -2,7 +2,8 @@
 
 Without them argparse takes any number, and a zero or negative count or duration
 ran to an empty or one-frame result instead of saying what was wrong; a report file
-in a folder that does not exist failed with a traceback after the work was done.
+in a folder that does not exist failed with a traceback after the work was done,
+and so did one on a full disk (``write_report``).
 Shared by the commands and the training tools.
 """
 
@@ -12,6 +13,8 @@ import argparse
 import os
 from pathlib import Path
 from typing import Callable
+
+from .errors import WRITE_FAULTS, OutputError
 
 
 def whole_number(least: int, hint: str = "") -> Callable[[str], int]:
@@ -56,3 +59,12 @@ def report_file(text: str) -> Path:
     if not os.access(folder, os.W_OK):
         raise argparse.ArgumentTypeError(f"cannot write {text}: the folder {folder} is not writable")
     return path
+
+
+def write_report(path: Path, text: str) -> None:
+    """Write a report file checked by ``report_file``, in place (so that /dev/stdout and pipes work); a full
+    disk, a quota or a vanished folder is one line naming the file, not a traceback after the work."""
+    try:
+        path.write_text(text)
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {WRITE_FAULTS.get(e.errno) or e.strerror or e}") from None

@@ -30,6 +30,7 @@ import av
 import cv2
 import numpy as np
 
+from .arg_types import write_report
 from .backends.base import Backend, BackendOptions, usable_cores
 from .backends.select import BACKENDS
 from .config import EncoderConfig, load_config
@@ -392,6 +393,6 @@ def markdown(report: dict) -> str:
 
 def write_reports(report: dict, json_path: Optional[Path], md_path: Optional[Path]) -> None:
     if json_path:
-        json_path.write_text(json.dumps(report, indent=2))
+        write_report(json_path, json.dumps(report, indent=2))
     if md_path:
-        md_path.write_text(markdown(report) + "\n")
+        write_report(md_path, markdown(report) + "\n")

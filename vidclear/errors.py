@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+from pathlib import Path
+
 
 class VidclearError(Exception):
     """A problem the user can fix: shown as ``vidclear: error: <message>``, exit 2."""
@@ -41,3 +44,22 @@ class StageFailed(VidclearError):
         self.error = error
         detail = str(error) or type(error).__name__
         super().__init__(f"stage '{stage}' failed: {detail}")
+
+
+# Write failures that are the user's to fix, met after the output was opened: one clear line each.
+WRITE_FAULTS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EFBIG: "the file size limit is reached",
+    errno.EROFS: "the file system became read-only (a disk error?)",
+    errno.EIO: "an input/output error on the device",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOENT: "the file or its folder was removed (or unmounted) while it was being written",
+}
+
+
+def write_error(e: BaseException, path: Path | str) -> BaseException:
+    """An OutputError naming the output for a fault the user can fix (``WRITE_FAULTS``), else the error as it was."""
+    why = WRITE_FAULTS.get(getattr(e, "errno", None))  # type: ignore[arg-type]
+    return OutputError(f"cannot write {path}: {why}") if why else e

@@ -1,5 +1,5 @@
 """An output that fails while it is written (a full disk, its folder removed): one line that says so, a non-zero
-exit, no partial file left."""
+exit, no partial file left. The same for what else a command writes: an export, a summary."""
 
 import os
 import resource
@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from media import REPO, make_clip
+from media import REPO, make_clip, probe
 
 
 def command(clip, out):
@@ -28,17 +28,44 @@ def assert_one_line_and_nothing_left(r, folder, why):
     assert [p.name for p in folder.iterdir()] == [], "no output and no partial file"
 
 
+def files_up_to(size: int):
+    """A preexec_fn: RLIMIT_FSIZE at ``size`` bytes; writes past it fail with EFBIG (the signal it would send is
+    ignored)."""
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+    return limit
+
+
 def test_a_file_size_limit_mid_file(tmp_path):
     clip = make_clip(tmp_path / "in.mp4", width=320, height=240, frames=60)
     folder = tmp_path / "out"
     folder.mkdir()
-
-    def limit():  # RLIMIT_FSIZE: writes past it fail with EFBIG (the signal it would send is ignored)
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
-
-    r = enhance(clip, folder / "o.mp4", limit)
+    r = enhance(clip, folder / "o.mp4", files_up_to(100_000))
     assert_one_line_and_nothing_left(r, folder, f"cannot write {folder / 'o.mp4'}: the file size limit is reached")
+
+
+def test_an_export_that_fills_the_disk(tmp_path):
+    """It was a traceback from inside torch.onnx.export (OSError: File too large), exit 1."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    r = subprocess.run([sys.executable, "-m", "vidclear", "export", "espcn-x2", "-o", str(folder / "e.onnx")],
+                       preexec_fn=files_up_to(8192), capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert_one_line_and_nothing_left(r, folder, f"cannot write {folder / 'e.onnx'}: the file size limit is reached")
+
+
+def test_a_summary_on_a_full_disk_keeps_the_video(tmp_path):
+    """--summary-json is written after the work: on a full disk it was a traceback (OSError: No space left on
+    device), exit 1. /dev/full is a full disk every Linux has."""
+    clip = make_clip(tmp_path / "in.mp4", width=160, height=120, frames=12)
+    out = tmp_path / "o.mp4"
+    r = subprocess.run(command(clip, out) + ["--summary-json", "/dev/full"], capture_output=True, text=True,
+                       timeout=120, cwd=REPO)
+    assert (r.returncode, r.stderr.strip()) == (2, "vidclear: error: cannot write /dev/full: no space left on the "
+                                                   "device")
+    assert probe(out).frames == 12
 
 
 def test_a_full_filesystem_mid_file(tmp_path):

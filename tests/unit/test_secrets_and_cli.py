@@ -99,6 +99,21 @@ def test_report_files_are_checked_by_the_parser_before_the_work(argv, message, c
     assert message in capsys.readouterr().err
 
 
+def test_a_report_that_cannot_be_written_after_the_work_is_one_line(tmp_path):
+    """bench --json/--markdown and enhance --summary-json: a full disk, or a folder removed during the run, was
+    a traceback once the work was done."""
+    from vidclear.arg_types import write_report
+    from vidclear.errors import OutputError
+
+    with pytest.raises(OutputError, match=r"^cannot write /dev/full: no space left on the device$"):
+        write_report(Path("/dev/full"), "{}")
+    gone = tmp_path / "gone" / "b.json"
+    with pytest.raises(OutputError, match=r"the file or its folder was removed \(or unmounted\) while it was"):
+        write_report(gone, "{}")
+    write_report(tmp_path / "b.json", "{}")
+    assert (tmp_path / "b.json").read_text() == "{}"
+
+
 @pytest.mark.parametrize("argv, message", [
     (["bench", "--frames", "0"], "argument --frames: give 1 or more, not 0"),
     (["bench", "--frames", "ten"], "argument --frames: give a whole number, not 'ten'"),

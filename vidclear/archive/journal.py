@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..config import Config
-from ..errors import InputError, OutputError
-from ..io.sink import write_error
+from ..errors import InputError, OutputError, write_error
 from .inputs import Job
 
 JOURNAL = "vidclear-batch.jsonl"

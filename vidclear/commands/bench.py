@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..arg_types import positive_float, positive_int, report_file
+from ..arg_types import positive_float, positive_int, report_file, write_report
 from ..exit_codes import EXIT_OK
 
 NAME = "bench"
@@ -55,5 +55,5 @@ def run_capacity(args: argparse.Namespace) -> int:
     report = measure(args.clip or bench.DEFAULT_CLIP, cfg, args.seconds, device, args.max_streams)
     print(format_capacity(report))
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
+        write_report(args.json, json.dumps(report, indent=2))
     return EXIT_OK

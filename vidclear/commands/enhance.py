@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..arg_types import positive_float, report_file
+from ..arg_types import positive_float, report_file, write_report
 from ..errors import InputError
 from ..exit_codes import EXIT_OK, EXIT_SIGNAL, EXIT_USAGE
 from ..secrets import redact
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(redact(outcome.report()))
     if args.summary_json:
-        args.summary_json.write_text(redact(json.dumps(outcome.as_json(), indent=2)))
+        write_report(args.summary_json, redact(json.dumps(outcome.as_json(), indent=2)))
     if outcome.damage:
         print(f"vidclear: error: {redact(outcome.damage)}; wrote the {outcome.frames} frames before it to {args.output}",
               file=sys.stderr)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
-from ..errors import OutputError
+from ..errors import OutputError, write_error
 
 
 def temporary_beside(path: Path, suffix: str = ".tmp") -> Path:
@@ -21,12 +23,23 @@ def temporary_beside(path: Path, suffix: str = ".tmp") -> Path:
     return Path(tmp)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """``data`` at ``path``, through a unique temporary file renamed into place."""
-    tmp = temporary_beside(path)
+@contextmanager
+def written_whole(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary file beside ``path`` for the block to write: renamed onto ``path`` when the block ends,
+    removed if it raises. A full disk or a quota met while writing is one line naming ``path``."""
+    tmp = temporary_beside(path, suffix)
     try:
-        tmp.write_bytes(data)
+        yield tmp
         os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise write_error(e, path) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """``data`` at ``path``, through a unique temporary file renamed into place."""
+    with written_whole(path) as tmp:
+        tmp.write_bytes(data)

@@ -23,7 +23,7 @@ from ..errors import VidclearError
 from ..evaluation.metrics import psnr
 from ..models.registry import ModelSpec
 from ..shared_data import SHARED_DATA
-from .files import temporary_beside
+from .files import written_whole
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +99,7 @@ def export_onnx(spec: ModelSpec, path: Optional[Path] = None, precision: Precisi
 
     wrapped = Wrapped(model, precision == "fp16").eval()
     example = torch.from_numpy(sample_input(spec.input_channels, 32, 40))
-    tmp = temporary_beside(path, ".onnx")
-    try:
+    with written_whole(path, ".onnx") as tmp:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the tracer's notes on shape arithmetic and constant folding
             torch.onnx.export(
@@ -117,10 +116,6 @@ def export_onnx(spec: ModelSpec, path: Optional[Path] = None, precision: Precisi
         err = parity_error(spec, tmp)
         if err > PARITY_TOL[precision]:
             raise VidclearError(f"ONNX export of '{spec.name}' differs from PyTorch by {err:.2e} (> {PARITY_TOL[precision]})")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     log.info("exported %s (%s) to %s: max abs diff vs PyTorch fp32 %.2e", spec.name, precision, path, err)
     return path
 
@@ -215,8 +210,7 @@ def quantize_int8(spec: ModelSpec, fp32_path: Path, path: Path) -> Path:
     nodes = onnx.load(str(fp32_path)).graph.node
     convs = [n.name for n in nodes if n.op_type == "Conv" and "bicubic" not in n.name]
     exclude = [n.name for n in nodes if "bicubic" in n.name or n.op_type in ("Add", "DepthToSpace")] + convs[-1:]
-    tmp = temporary_beside(path, ".onnx")
-    try:
+    with written_whole(path, ".onnx") as tmp:
         root = logging.getLogger()
         level = root.level
         root.setLevel(logging.ERROR)  # the quantizer warns on the root logger about optional pre-processing
@@ -238,9 +232,5 @@ def quantize_int8(spec: ModelSpec, fp32_path: Path, path: Path) -> Path:
         db = parity_psnr(spec, tmp)
         if db < INT8_MIN_PSNR:
             raise VidclearError(f"INT8 model of '{spec.name}' is {db:.1f} dB from PyTorch (< {INT8_MIN_PSNR} dB)")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     log.info("quantized %s to INT8 at %s: %.1f dB PSNR against PyTorch fp32", spec.name, path, db)
     return path

@@ -24,9 +24,9 @@ from typing import Optional
 import av
 
 from ..config import EncoderConfig
-from ..errors import OutputError
+from ..errors import OutputError, write_error
 from ..secrets import redact
-from .sink import add_video_stream, check_output_path, container_format, write_error
+from .sink import add_video_stream, check_output_path, container_format
 
 log = logging.getLogger(__name__)
 

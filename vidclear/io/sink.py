@@ -7,7 +7,6 @@ interrupted run (Ctrl-C) still finalises a playable file.
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import logging
 import os
@@ -21,7 +20,7 @@ from typing import BinaryIO, Optional
 import av
 
 from ..config import AudioConfig, EncoderConfig
-from ..errors import OutputError
+from ..errors import OutputError, write_error
 from .live import is_rtsp
 
 log = logging.getLogger(__name__)
@@ -155,25 +154,6 @@ def add_video_stream(
     if encoder.threads:
         stream.codec_context.thread_count = encoder.threads
     return stream
-
-
-# Write failures that are the user's to fix, met after the output was opened: one clear line each.
-WRITE_FAULTS = {
-    errno.ENOSPC: "no space left on the device",
-    errno.EDQUOT: "the disk quota is exceeded",
-    errno.EFBIG: "the file size limit is reached",
-    errno.EROFS: "the file system became read-only (a disk error?)",
-    errno.EIO: "an input/output error on the device",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "permission denied",
-    errno.ENOENT: "the file or its folder was removed (or unmounted) while it was being written",
-}
-
-
-def write_error(e: BaseException, path: Path) -> BaseException:
-    """An OutputError naming the output for a fault the user can fix (``WRITE_FAULTS``), else the error as it was."""
-    why = WRITE_FAULTS.get(getattr(e, "errno", None))  # type: ignore[arg-type]
-    return OutputError(f"cannot write {path}: {why}") if why else e
 
 
 def temporary_path(output: Path) -> Path:
