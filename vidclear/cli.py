@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import __version__
-from .errors import OutputError, StageFailed, VidclearError
+from .errors import WRITE_FAULTS, OutputError, StageFailed, VidclearError
 from .exit_codes import EXIT_FAILED, EXIT_SIGNAL, EXIT_USAGE
 from .secrets import RedactingFilter, redact
 
@@ -32,6 +32,38 @@ class _CurrentStderr:
 
     def flush(self) -> None:
         sys.stderr.flush()
+
+
+class LogFile(logging.FileHandler):
+    """--log-file. A write that fails (a full disk, a quota) is said once on stderr instead of a traceback for every
+    record, and the run goes on; each record tries again, and the first one written afterwards is preceded by a
+    line that counts the records lost."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.lost = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.lost:
+            try:
+                self.stream.write(f"{self.formatter.formatTime(record) if self.formatter else ''} WARNING vidclear: "
+                                  f"{self.lost} log record(s) lost here: the file could not be written\n")
+                self.flush()
+            except OSError:
+                self.lost += 1
+                return
+            self.lost = 0
+        super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):
+            return super().handleError(record)
+        if not self.lost:
+            why = WRITE_FAULTS.get(error.errno) or error.strerror or error  # type: ignore[arg-type]
+            sys.stderr.write(f"vidclear: warning: cannot write the log file {self.baseFilename}: {why}; its records "
+                             "are lost until it can be written again\n")
+        self.lost += 1
 
 
 class _Formatter(logging.Formatter):
@@ -57,7 +89,7 @@ def setup_logging(quiet: bool, debug: bool, log_file: Optional[Path] = None) -> 
     root.handlers[:] = [handler]
     if log_file is not None:
         try:
-            file_handler = logging.FileHandler(log_file)
+            file_handler = LogFile(log_file)
         except OSError as e:
             raise OutputError(f"cannot write the log file {log_file}: {e.strerror or e}") from None
         file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

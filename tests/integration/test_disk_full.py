@@ -101,3 +101,18 @@ def test_the_output_folder_removed_mid_file(tmp_path):
     assert err.strip().splitlines() == [f"vidclear: error: stage 'encode' failed: cannot write {folder / 'o.mp4'}: "
                                         "the file or its folder was removed (or unmounted) while it was being written"]
     assert not folder.exists(), "nothing is written back"
+
+
+def test_a_log_file_on_a_full_disk_is_one_warning_and_the_run_goes_on(tmp_path):
+    """It was '--- Logging error ---' and a traceback on stderr for every log record."""
+    clip = make_clip(tmp_path / "in.mp4", width=160, height=120, frames=12)
+    out = tmp_path / "o.mp4"
+    r = subprocess.run(command(clip, out)[:3] + ["--log-file", "/dev/full"] + command(clip, out)[3:-1],
+                       capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    assert "Logging error" not in r.stderr and "Traceback" not in r.stderr
+    warnings = [line for line in r.stderr.splitlines() if "log file" in line]
+    assert warnings == ["vidclear: warning: cannot write the log file /dev/full: no space left on the device; its "
+                        "records are lost until it can be written again"]
+    assert probe(out).frames == 12
+

@@ -152,3 +152,42 @@ def test_a_log_file_that_cannot_be_written_is_one_line(tmp_path):
                            capture_output=True, text=True, cwd=REPO)
         assert r.returncode == 2, r.stderr
         assert r.stderr.strip() == f"vidclear: error: cannot write the log file {where}: {why}"
+
+
+def test_a_log_file_that_cannot_be_written_warns_once_and_counts_what_it_lost(tmp_path, capsys):
+    """A full disk under --log-file printed '--- Logging error ---' and a traceback for every record."""
+    import errno
+
+    from vidclear.cli import LogFile
+
+    class FullDisk:
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def flush(self):
+            pass
+
+    path = tmp_path / "v.log"
+    handler = LogFile(path)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("vidclear.test-log-file")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        logger.info("written")
+        writable, handler.stream = handler.stream, FullDisk()
+        for i in range(3):
+            logger.info("lost %d", i)
+        err = capsys.readouterr().err
+        assert err == (f"vidclear: warning: cannot write the log file {path}: no space left on the device; its records "
+                       "are lost until it can be written again\n")
+        handler.stream = writable
+        logger.info("written again")
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    lines = path.read_text().splitlines()
+    assert lines[0] == "written" and lines[2] == "written again" and len(lines) == 3
+    assert lines[1].endswith(" WARNING vidclear: 3 log record(s) lost here: the file could not be written")
+
