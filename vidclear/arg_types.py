@@ -52,7 +52,11 @@ def report_file(text: str) -> Path:
     does not cost the run."""
     path = Path(text)
     folder = path.parent
-    if path.is_dir():
+    try:
+        is_dir = path.is_dir()
+    except OSError as e:  # a name longer than the file system allows
+        raise argparse.ArgumentTypeError(f"cannot write {text}: {e.strerror or e}") from None
+    if is_dir:
         raise argparse.ArgumentTypeError(f"{text} is a folder: name a file in it")
     if not folder.is_dir():
         raise argparse.ArgumentTypeError(f"cannot write {text}: the folder {folder} does not exist")

@@ -9,6 +9,7 @@ exits 130 with a playable output.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 import traceback
@@ -154,6 +155,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.debug:
             print(redact(traceback.format_exc()), file=sys.stderr)
         return e.exit_code
+    except OSError as e:
+        if e.errno != errno.ENAMETOOLONG:
+            raise
+        # Python's path checks (exists, is_dir) raise it wherever a path is looked at: the user's to fix.
+        print(f"vidclear: error: a name in this path is longer than the file system allows (255 bytes on most): "
+              f"{redact(str(e.filename2 or e.filename))}", file=sys.stderr)
+        if args.debug:
+            print(redact(traceback.format_exc()), file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("vidclear: error: interrupted", file=sys.stderr)
         return EXIT_SIGNAL["SIGINT"]

@@ -204,6 +204,23 @@ def test_output_in_a_missing_directory(av_clip, tmp_path, name):
     _assert_one_error_line(r, "output directory does not exist")
 
 
+def test_a_long_name_that_fits_is_enhanced_and_one_too_long_is_one_line(av_clip, tmp_path):
+    """A 250-byte output name failed with 'File name too long' (its temporary name was 268 bytes); a 304-byte
+    one was a traceback from os.stat, for enhance and batch alike."""
+    long_in = tmp_path / ("b" * 246 + ".mp4")
+    long_in.write_bytes(av_clip.read_bytes())
+    out = tmp_path / ("b" * 246 + ".mkv")
+    r = vidclear("enhance", str(long_in), str(out), "--model", "bicubic-x2", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert probe(out).frames == 60
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([long_in.name, out.name]), "no temporary file left"
+    too_long = tmp_path / ("a" * 300 + ".mp4")
+    for args in (["enhance", str(av_clip), str(too_long)], ["batch", str(av_clip), "-o", str(too_long)]):
+        r = vidclear(*args, "--model", "bicubic-x2", "--quiet")
+        _assert_one_error_line(r, f"a name in this path is longer than the file system allows (255 bytes on most): "
+                                  f"{too_long}")
+
+
 def test_output_equal_to_input(av_clip, tmp_path):
     r = vidclear("enhance", str(av_clip), str(av_clip), "--quiet")
     _assert_one_error_line(r, "output path is the input file")

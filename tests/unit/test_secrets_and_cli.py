@@ -90,6 +90,8 @@ def test_logging_options_default_to_off():
     (["bench", "--markdown", "."], "argument --markdown: . is a folder: name a file in it"),
     (["enhance", "in.mp4", "out.mp4", "--summary-json", "/nonexistent-folder/s.json"],
      "argument --summary-json: cannot write /nonexistent-folder/s.json: the folder /nonexistent-folder does not exist"),
+    (["bench", "--json", "/tmp/" + "a" * 300 + ".json"],  # was a traceback from Path.is_dir
+     f"argument --json: cannot write /tmp/{'a' * 300}.json: File name too long"),
 ])
 def test_report_files_are_checked_by_the_parser_before_the_work(argv, message, capsys):
     # Before, a traceback once the bench or the enhance run had finished.

@@ -10,13 +10,15 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import OutputError, write_error
+from ..io.names import fitting, name_max
 
 
 def temporary_beside(path: Path, suffix: str = ".tmp") -> Path:
     """A new, uniquely named empty file in ``path``'s folder, for a writer that wants a path."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+        room = name_max(path.parent) - 2 - 8 - len(os.fsencode(suffix))  # mkstemp adds 8 random characters
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{fitting(path.name, room)}.", suffix=suffix)
     except OSError as e:  # a read-only or full disk, a folder without permission: the user's to fix
         raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
     os.close(fd)

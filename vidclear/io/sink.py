@@ -22,6 +22,7 @@ import av
 from ..config import AudioConfig, EncoderConfig
 from ..errors import OutputError, write_error
 from .live import is_rtsp
+from .names import fitting, name_max
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,11 @@ def add_video_stream(
 
 
 def temporary_path(output: Path) -> Path:
-    return output.with_name(f".{output.stem}.vidclear-partial{output.suffix}")
+    """The name ``output`` is written under until it is whole: '.STEM.vidclear-partial.EXT' beside it, the stem
+    shortened if that name would be longer than the file system allows."""
+    tag = f".vidclear-partial{output.suffix}"
+    room = name_max(output.parent) - 1 - len(os.fsencode(tag))
+    return output.with_name(f".{fitting(output.stem, room)}{tag}")
 
 
 def claim_temporary(tmp: Path, output: Path) -> BinaryIO:

@@ -1,0 +1,34 @@
+"""File names within the file system's limit (255 bytes on ext4, XFS, Btrfs and tmpfs).
+
+An output is written under a temporary name beside it and renamed into place;
+that name adds a tag to the output's own, so an output whose name fits (a camera
+export named by its timestamps and site, say) could fail only because its
+temporary name did not. ``fitting`` shortens the part taken from the output's
+name, and a hash of the whole keeps two long names that share a start apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+NAME_MAX = 255
+
+
+def name_max(folder: Path) -> int:
+    """The longest file name ``folder``'s file system allows, in bytes (255 where it cannot say)."""
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return NAME_MAX
+
+
+def fitting(core: str, room: int) -> str:
+    """``core`` if it is at most ``room`` bytes, else its start and '~' and 8 hex digits of its hash, ``room``
+    bytes at most (a character is never cut in two)."""
+    raw = os.fsencode(core)
+    if len(raw) <= room:
+        return core
+    tail = "~" + hashlib.sha256(raw).hexdigest()[:8]
+    return raw[: max(0, room - len(tail))].decode("utf-8", "ignore") + tail
