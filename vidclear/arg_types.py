@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from .errors import WRITE_FAULTS, OutputError
+from .errors import OutputError, write_fault
 
 
 def whole_number(least: int, hint: str = "") -> Callable[[str], int]:
@@ -71,4 +71,4 @@ def write_report(path: Path, text: str) -> None:
     try:
         path.write_text(text)
     except OSError as e:
-        raise OutputError(f"cannot write {path}: {WRITE_FAULTS.get(e.errno) or e.strerror or e}") from None
+        raise OutputError(f"cannot write {path}: {write_fault(e)}") from None

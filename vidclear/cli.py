@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import __version__
-from .errors import WRITE_FAULTS, OutputError, StageFailed, VidclearError
+from .errors import OutputError, StageFailed, VidclearError, write_fault
 from .exit_codes import EXIT_FAILED, EXIT_SIGNAL, EXIT_USAGE
 from .secrets import RedactingFilter, redact
 
@@ -61,9 +61,8 @@ class LogFile(logging.FileHandler):
         if not isinstance(error, OSError):
             return super().handleError(record)
         if not self.lost:
-            why = WRITE_FAULTS.get(error.errno) or error.strerror or error  # type: ignore[arg-type]
-            sys.stderr.write(f"vidclear: warning: cannot write the log file {self.baseFilename}: {why}; its records "
-                             "are lost until it can be written again\n")
+            sys.stderr.write(f"vidclear: warning: cannot write the log file {self.baseFilename}: {write_fault(error)}; "
+                             "its records are lost until it can be written again\n")
         self.lost += 1
 
 

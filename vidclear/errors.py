@@ -63,3 +63,8 @@ def write_error(e: BaseException, path: Path | str) -> BaseException:
     """An OutputError naming the output for a fault the user can fix (``WRITE_FAULTS``), else the error as it was."""
     why = WRITE_FAULTS.get(getattr(e, "errno", None))  # type: ignore[arg-type]
     return OutputError(f"cannot write {path}: {why}") if why else e
+
+
+def write_fault(e: OSError) -> str:
+    """Why a write failed, in words: ``WRITE_FAULTS``' for a fault the user can fix, else the system's."""
+    return WRITE_FAULTS.get(e.errno) or e.strerror or str(e)  # type: ignore[arg-type]
