@@ -19,6 +19,7 @@ from typing import Optional, Sequence
 from . import __version__
 from .errors import OutputError, StageFailed, VidclearError, write_fault
 from .exit_codes import EXIT_FAILED, EXIT_SIGNAL, EXIT_USAGE
+from .io.names import NAME_MAX
 from .secrets import RedactingFilter, redact
 
 log = logging.getLogger("vidclear")
@@ -158,7 +159,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if e.errno != errno.ENAMETOOLONG:
             raise
         # Python's path checks (exists, is_dir) raise it wherever a path is looked at: the user's to fix.
-        print(f"vidclear: error: a name in this path is longer than the file system allows (255 bytes on most): "
+        print(f"vidclear: error: a name in this path is longer than the file system allows ({NAME_MAX} bytes on most): "
               f"{redact(str(e.filename2 or e.filename))}", file=sys.stderr)
         if args.debug:
             print(redact(traceback.format_exc()), file=sys.stderr)
