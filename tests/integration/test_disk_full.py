@@ -2,6 +2,7 @@
 exit, no partial file left. The same for what else a command writes: an export, a summary."""
 
 import os
+import re
 import resource
 import shutil
 import signal
@@ -66,6 +67,38 @@ def test_a_summary_on_a_full_disk_keeps_the_video(tmp_path):
     assert (r.returncode, r.stderr.strip()) == (2, "vidclear: error: cannot write /dev/full: no space left on the "
                                                    "device")
     assert probe(out).frames == 12
+
+
+def test_backend_auto_runs_on_pytorch_where_the_export_cache_cannot_be_written(tmp_path):
+    """ONNX Runtime runs an export cached in VIDCLEAR_ENGINES. Where that cannot be written (a read-only or full
+    disk; here a path through a file, which stops root too) the run was a traceback (NotADirectoryError). Now
+    auto says why and runs the model on PyTorch; a backend the user named is one line."""
+    clip = make_clip(tmp_path / "in.mp4", width=64, height=48, frames=6)
+    (tmp_path / "afile").write_text("")
+    cache = tmp_path / "afile" / "engines"
+    env = {**os.environ, "VIDCLEAR_ENGINES": str(cache)}
+
+    def run(backend, out):
+        return subprocess.run([sys.executable, "-m", "vidclear", "enhance", str(clip), str(out), "--model",
+                               "espcn-x2", "--backend", backend, "--device", "cpu"],
+                              capture_output=True, text=True, timeout=120, cwd=REPO, env=env)
+
+    r = run("auto", tmp_path / "a.mp4")
+    assert r.returncode == 0, r.stderr
+    export = re.escape(str(cache / "espcn-x2-fp32-")) + r"[0-9a-f]{10}\.onnx"
+    warnings = [line for line in r.stderr.splitlines() if line.startswith("vidclear: warning: ")]
+    assert len(warnings) == 1 and re.fullmatch(
+        r"vidclear: warning: backend auto: onnxruntime cannot load 'espcn-x2' \(cannot write " + export
+        + r": Not a directory\); running it on torch instead, which is slower here \(set VIDCLEAR_ENGINES to a "
+        r"writable folder to keep onnxruntime\)", warnings[0]), r.stderr
+    info = probe(tmp_path / "a.mp4")
+    assert (info.frames, info.width, info.height) == (6, 128, 96)
+
+    r = run("onnxruntime", tmp_path / "b.mp4")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert re.fullmatch("vidclear: error: cannot write " + export + ": Not a directory", r.stderr.splitlines()[-1])
+    assert [line for line in r.stderr.splitlines() if "error" in line] == r.stderr.splitlines()[-1:], r.stderr
+    assert not (tmp_path / "b.mp4").exists()
 
 
 def test_a_full_filesystem_mid_file(tmp_path):

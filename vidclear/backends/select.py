@@ -70,6 +70,12 @@ def choose_backend(name: str, device: str = "auto") -> tuple[type[Backend], str]
     return cls, dev
 
 
+def auto_fallback(name: str) -> Optional[type[Backend]]:
+    """What ``auto`` falls back to when its choice cannot write the export or engine it caches (a read-only
+    or full disk): PyTorch, which loads the weights as they are. A named backend has no fallback."""
+    return TorchBackend if name == "auto" else None
+
+
 def create_backend(
     name: str, spec: ModelSpec, device: str = "auto", options: Optional[BackendOptions] = None
 ) -> Backend:

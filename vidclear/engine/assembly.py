@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Optional, Union
 
 from ..backends.base import BackendOptions, usable_cores
-from ..backends.select import choose_backend
+from ..backends.select import auto_fallback, choose_backend
 from ..config import Config
 from ..errors import ConfigError, InputError
 from ..io.live import LIVE_PREFIXES, LiveSource, is_live, is_rtsp
@@ -76,7 +76,8 @@ def start_service(cfg: Config, live: bool, frame_hw: Optional[tuple[int, int]] =
     policy = plan_policy(cfg, device, live, usable_cores())
     if policy.workers > 1:
         log.info("inference: %d frames at once, %d CPU thread(s) each", policy.workers, policy.threads)
-    return InferenceService(backend_cls, device, BackendOptions.from_config(cfg, frame_hw), policy)
+    return InferenceService(backend_cls, device, BackendOptions.from_config(cfg, frame_hw), policy,
+                            auto_fallback(cfg.backend))
 
 
 def open_source(source: str, cfg: Config, fail_fast: bool = True, password_env: Optional[str] = None) -> Source:

@@ -33,6 +33,7 @@ from typing import Optional
 import numpy as np
 
 from ..backends.base import Backend, BackendOptions
+from ..errors import OutputError
 from ..models.registry import ModelSpec
 from ..pipeline.queues import Aborted
 
@@ -162,8 +163,9 @@ class InferenceService:
     """Loads each model once, batches requests across streams, runs them on ``policy.workers`` threads."""
 
     def __init__(self, backend_cls: Optional[type[Backend]], device: str, options: BackendOptions,
-                 policy: ServicePolicy) -> None:
+                 policy: ServicePolicy, fallback: Optional[type[Backend]] = None) -> None:
         self.backend_cls = backend_cls
+        self.fallback = fallback
         self.device = device
         self.policy = policy
         self.options = replace(options, threads=policy.threads,
@@ -185,14 +187,27 @@ class InferenceService:
         with self._load_lock:
             model = self.models.get(spec.name)
             if model is None:
-                assert self.backend_cls is not None, "a service made for given backends loads no model"
                 start = time.perf_counter()
-                options = replace(self.options, frame_hw=frame_hw or self.options.frame_hw)
-                model = Model(spec, self.backend_cls(spec, self.device, options))
+                model = Model(spec, self.new_backend(spec, frame_hw))
                 self.models[spec.name] = model
-                log.info("loaded model '%s' on %s/%s in %.2f s", spec.name, self.backend_cls.name, self.device,
+                log.info("loaded model '%s' on %s/%s in %.2f s", spec.name, model.backend.name, self.device,
                          time.perf_counter() - start)
             return model
+
+    def new_backend(self, spec: ModelSpec, frame_hw: Optional[tuple[int, int]] = None) -> Backend:
+        """A backend of this service's kind for ``spec``; the fallback's when that one cannot write the export or
+        engine it caches (``--backend auto`` on a read-only or full disk), saying why."""
+        assert self.backend_cls is not None, "a service made for given backends loads no model"
+        options = replace(self.options, frame_hw=frame_hw or self.options.frame_hw)
+        try:
+            return self.backend_cls(spec, self.device, options)
+        except OutputError as e:
+            if self.fallback is None or self.fallback is self.backend_cls:
+                raise
+            log.warning("backend auto: %s cannot load '%s' (%s); running it on %s instead, which is slower here "
+                        "(set VIDCLEAR_ENGINES to a writable folder to keep %s)", self.backend_cls.name, spec.name, e,
+                        self.fallback.name, self.backend_cls.name)
+            return self.fallback(spec, self.device, options)
 
     def add(self, backend: Backend) -> Model:
         """Serve a backend that is already loaded (``bench`` times backends it made itself)."""
@@ -337,4 +352,5 @@ class InferenceService:
         return {"backend": self.backend_cls.name if self.backend_cls else None, "device": self.device, "workers": self.policy.workers,
                 "threads": self.options.threads, "max_frames": self.policy.max_frames,
                 "max_wait_ms": self.policy.max_wait * 1000,
-                "models": {m.name: {"batches": m.batches, "frames": m.frames} for m in self.models.values()}}
+                "models": {m.name: {"backend": m.backend.name, "batches": m.batches, "frames": m.frames}
+                           for m in self.models.values()}}

@@ -83,7 +83,6 @@ def export_onnx(spec: ModelSpec, path: Optional[Path] = None, precision: Precisi
     import torch
 
     path = Path(path) if path else default_onnx_path(spec, precision)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if precision == "int8":
         return quantize_int8(spec, ensure_onnx(spec, "fp32"), path)
     model = spec.load()

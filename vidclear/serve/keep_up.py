@@ -15,7 +15,6 @@ built for it), which the probe's size must not take.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 import numpy as np
 
@@ -34,8 +33,7 @@ def frames_per_second(service: InferenceService, model_name: str, size: tuple[in
     """Frames a second the model would infer at ``size`` (h, w), on this machine and backend."""
     spec = get_model(model_name)
     h, w = (max(spec.size_multiple, v // PROBE_SHRINK) for v in size)
-    assert service.backend_cls is not None, "a service made for given backends times no model"
-    backend = service.backend_cls(spec, service.device, replace(service.options, frame_hw=(h, w)))
+    backend = service.new_backend(spec, (h, w))
     seconds = median_infer_seconds(backend, np.zeros((1, spec.input_channels, h, w), np.float32), calls=3)
     return 1.0 / max(seconds * (size[0] * size[1]) / (h * w), 1e-9)
 
