@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import os
+import select
 import sys
 import traceback
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Optional, Sequence
 
 from . import __version__
 from .errors import OutputError, StageFailed, VidclearError, write_fault
-from .exit_codes import EXIT_FAILED, EXIT_SIGNAL, EXIT_USAGE
+from .exit_codes import EXIT_FAILED, EXIT_PIPE_CLOSED, EXIT_SIGNAL, EXIT_USAGE
 from .io.names import NAME_MAX
 from .secrets import RedactingFilter, redact
 
@@ -144,7 +146,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_USAGE
     try:
         setup_logging(args.quiet, args.debug, args.log_file)
-        return COMMANDS[args.command].run(args)
+        code = COMMANDS[args.command].run(args)
+        sys.stdout.flush()  # here, where a reader that went away is caught, not at exit
+        return code
     except StageFailed as e:
         print(f"vidclear: error: {one_line(redact(str(e)))}", file=sys.stderr)
         if args.debug:
@@ -156,6 +160,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(redact(traceback.format_exc()), file=sys.stderr)
         return e.exit_code
     except OSError as e:
+        if e.errno == errno.EPIPE and stdout_closed():
+            # `vidclear models | head -1`: the reader has what it wanted. Stop as quietly as a writer ended by
+            # SIGPIPE (its default is not restored: a live output's socket must raise EPIPE, not end the process).
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left flushes into the pipe
+            return EXIT_PIPE_CLOSED
         if e.errno != errno.ENAMETOOLONG:
             raise
         # Python's path checks (exists, is_dir) raise it wherever a path is looked at: the user's to fix.
@@ -167,6 +176,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("vidclear: error: interrupted", file=sys.stderr)
         return EXIT_SIGNAL["SIGINT"]
+
+
+def stdout_closed() -> bool:
+    """Whether standard output is a pipe or socket whose reader has gone (poll reports an error on it)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError):  # no file descriptor (a replaced sys.stdout)
+        return False
 
 
 def one_line(text: str) -> str:

@@ -1,5 +1,6 @@
 import json
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -193,3 +194,17 @@ def test_a_log_file_that_cannot_be_written_warns_once_and_counts_what_it_lost(tm
     assert lines[0] == "written" and lines[2] == "written again" and len(lines) == 3
     assert lines[1].endswith(" WARNING vidclear: 3 log record(s) lost here: the file could not be written")
 
+
+
+@pytest.mark.parametrize("argv", [["models"], ["models", "--json"], ["backends"]])
+def test_a_listing_whose_reader_has_gone_stops_quietly(argv):
+    """`vidclear models | head -1` was a BrokenPipeError traceback, exit 1. Here the pipe's reader is closed before
+    vidclear starts, so every write to stdout fails: exit 141 (a writer SIGPIPE ends), nothing on stderr."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        r = subprocess.run([sys.executable, "-m", "vidclear", *argv], stdout=write_end, stderr=subprocess.PIPE,
+                           text=True, timeout=120, cwd=REPO)
+    finally:
+        os.close(write_end)
+    assert (r.returncode, r.stderr) == (141, "")
