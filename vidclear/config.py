@@ -6,8 +6,11 @@ names the key instead of a setting silently ignored.
 
 from __future__ import annotations
 
+import difflib
+from inspect import isclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional, TypeVar, Union, get_args
+from types import UnionType
+from typing import Annotated, Any, Literal, Optional, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -183,14 +186,55 @@ def _yaml_path(loc: tuple) -> tuple:
                                                                  or (p in _STEP_NAMES and loc[0] == "steps"))))
 
 
-def _describe(err: ValidationError, source: str) -> str:
-    """The first error as one line; a union's members are joined ("'auto' or greater than or equal to 1")."""
-    errors = err.errors()
+def _members(annotation: Any) -> list[Any]:
+    """The types a value of ``annotation`` may take, its Optional, Union and Annotated undone."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _members(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return [m for a in get_args(annotation) for m in _members(a)]
+    return [annotation]
+
+
+def _tagged(kind: type[BaseModel], tag: str) -> bool:
+    """Whether ``tag`` is the value of one of ``kind``'s Literal fields: the member a tagged union's error names."""
+    return any(tag in get_args(f.annotation) for f in kind.model_fields.values() if get_origin(f.annotation) is Literal)
+
+
+def _keys_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The keys a mapping at ``loc`` (pydantic's error location) may hold under ``model``: what a mistyped key was
+    meant to be."""
+    kinds: list[Any] = [model]
+    for part in loc:
+        if isinstance(part, str) and not part.isidentifier():  # a plain union's member name ("literal['auto']")
+            continue
+        inner = []
+        for kind in (m for k in kinds for m in _members(k)):
+            if isclass(kind) and issubclass(kind, BaseModel) and part in kind.model_fields:
+                inner.append(kind.model_fields[part].annotation)
+            elif isclass(kind) and issubclass(kind, BaseModel) and isinstance(part, str) and _tagged(kind, part):
+                inner.append(kind)  # steps.0.clahe: the union member whose name is clahe
+            elif get_origin(kind) in (list, tuple) and isinstance(part, int):
+                inner += get_args(kind)[:1]
+            elif get_origin(kind) is dict:
+                inner += get_args(kind)[1:]
+        kinds = inner
+    return sorted({key for k in kinds for m in _members(k) if isclass(m) and issubclass(m, BaseModel)
+                   for key in m.model_fields})
+
+
+def _describe(err: ValidationError, source: str, model: type[BaseModel]) -> str:
+    """The first error as one line, a mistyped key before the "Field required" it causes; a union's members are
+    joined ("'auto' or greater than or equal to 1")."""
+    errors = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")
     first = errors[0]
     loc = _yaml_path(first["loc"])
     where = ".".join(str(p) for p in loc) or "(top level)"
     if first["type"] == "extra_forbidden":
-        return f"{source}: unknown key '{where}'"
+        keys = _keys_at(model, first["loc"][:-1])
+        close = difflib.get_close_matches(str(loc[-1]), keys, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else f"; the keys here are {', '.join(keys)}" if keys else ""
+        return f"{source}: unknown key '{where}'{hint}"
     messages = [first["msg"]]
     if len(first["loc"]) > len(loc):  # a union: say what each of its members wanted
         messages += [e["msg"] for e in errors[1:] if _yaml_path(e["loc"]) == loc and e["msg"] not in messages]
@@ -249,4 +293,4 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(redact(_describe(e, source))) from None
+        raise ConfigError(redact(_describe(e, source, model))) from None

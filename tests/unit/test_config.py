@@ -39,6 +39,33 @@ def test_unknown_nested_key_is_named_with_its_path(tmp_path):
         load_config(p)
 
 
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("modle: espcn-x2\n", "unknown key 'modle' (did you mean 'model'?)"),
+        ("encoder: {crff: 20}\n", "unknown key 'encoder.crff' (did you mean 'crf'?)"),
+        ("encoder: {turbo: 1}\n", "unknown key 'encoder.turbo'; the keys here are codec, crf, preset, threads"),
+        # a step's keys are its own kind's, not every step's
+        ("steps: [{name: clahe, zz: 1}]\n", "unknown key 'steps.0.zz'; the keys here are clip_limit, name, tiles"),
+        ("steps: [{name: clahe, tile: 8}]\n", "unknown key 'steps.0.tile' (did you mean 'tiles'?)"),
+    ],
+)
+def test_an_unknown_key_says_what_was_meant_or_what_the_keys_are(tmp_path, text, message):
+    with pytest.raises(ConfigError) as e:
+        load_config(write(tmp_path, text))
+    assert str(e.value) == f"config {tmp_path / 'c.yaml'}: {message}"
+
+
+def test_a_mistyped_camera_key_is_named_before_the_missing_key_it_causes(tmp_path):
+    """`output:` for `outputs:` was reported as 'bad value for cameras.0.outputs: Field required'."""
+    from vidclear.serve.config import ServeConfig
+
+    p = write(tmp_path, "cameras: [{name: a, url: 'rtsp://h/c', output: [a.ts]}]\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(p, model=ServeConfig)
+    assert str(e.value) == f"config {p}: unknown key 'cameras.0.output' (did you mean 'outputs'?)"
+
+
 def test_bad_value_names_the_key(tmp_path):
     p = write(tmp_path, "encoder:\n  crf: 99\n")
     with pytest.raises(ConfigError, match=r"bad value for 'encoder.crf'"):
