@@ -38,6 +38,9 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+LOG_FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 class LogFile(logging.FileHandler):
     """--log-file. A write that fails (a full disk, a quota) is said once on stderr instead of a traceback for every
     record, and the run goes on; each record tries again, and the first one written afterwards is preceded by a
@@ -49,9 +52,11 @@ class LogFile(logging.FileHandler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if self.lost:
+            lost = logging.makeLogRecord({"name": "vidclear", "levelno": logging.WARNING, "levelname": "WARNING",
+                                          "created": record.created, "msecs": record.msecs,
+                                          "msg": f"{self.lost} log record(s) lost here: the file could not be written"})
             try:
-                self.stream.write(f"{self.formatter.formatTime(record) if self.formatter else ''} WARNING vidclear: "
-                                  f"{self.lost} log record(s) lost here: the file could not be written\n")
+                self.stream.write(self.format(lost) + self.terminator)
                 self.flush()
             except OSError:
                 self.lost += 1
@@ -95,7 +100,7 @@ def setup_logging(quiet: bool, debug: bool, log_file: Optional[Path] = None) -> 
             file_handler = LogFile(log_file)
         except OSError as e:
             raise OutputError(f"cannot write the log file {log_file}: {e.strerror or e}") from None
-        file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        file_handler.setFormatter(logging.Formatter(LOG_FILE_FORMAT))
         file_handler.addFilter(RedactingFilter())
         file_handler.setLevel(logging.DEBUG)
         root.addHandler(file_handler)

@@ -161,7 +161,7 @@ def test_a_log_file_that_cannot_be_written_warns_once_and_counts_what_it_lost(tm
     """A full disk under --log-file printed '--- Logging error ---' and a traceback for every record."""
     import errno
 
-    from vidclear.cli import LogFile
+    from vidclear.cli import LOG_FILE_FORMAT, LogFile
 
     class FullDisk:
         def write(self, text):
@@ -172,7 +172,7 @@ def test_a_log_file_that_cannot_be_written_warns_once_and_counts_what_it_lost(tm
 
     path = tmp_path / "v.log"
     handler = LogFile(path)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(logging.Formatter(LOG_FILE_FORMAT))
     logger = logging.getLogger("vidclear.test-log-file")
     logger.addHandler(handler)
     logger.propagate = False
@@ -191,7 +191,8 @@ def test_a_log_file_that_cannot_be_written_warns_once_and_counts_what_it_lost(tm
         logger.removeHandler(handler)
         handler.close()
     lines = path.read_text().splitlines()
-    assert lines[0] == "written" and lines[2] == "written again" and len(lines) == 3
+    assert lines[0].endswith(" INFO vidclear.test-log-file: written") and len(lines) == 3
+    assert lines[2].endswith(" INFO vidclear.test-log-file: written again")
     assert lines[1].endswith(" WARNING vidclear: 3 log record(s) lost here: the file could not be written")
 
 
