@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 from ..arg_types import positive_float, report_file, write_report
-from ..errors import InputError
 from ..exit_codes import EXIT_OK, EXIT_SIGNAL, EXIT_USAGE
 from ..secrets import redact
 
@@ -75,9 +74,6 @@ def run(args: argparse.Namespace) -> int:
     from ..engine.run import run_enhance
 
     cfg = load_settings(args)
-    if os.path.isdir(args.input):
-        raise InputError(f"input is a folder, not a video file: {args.input}; to enhance the files in it, use "
-                         f"'vidclear batch {args.input} -o OUTDIR'")
     outcome = run_enhance(args.input, args.output, cfg, show_progress=not args.quiet and sys.stderr.isatty(),
                           duration=args.duration)
     if not args.quiet:

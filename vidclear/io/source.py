@@ -48,7 +48,8 @@ class FileSource:
         if not self.path.exists():
             raise InputError(f"input not found: {self.path}")
         if self.path.is_dir():
-            raise InputError(f"input is a directory, not a video file: {self.path}")
+            raise InputError(f"input is a folder, not a video file: {self.path}; to enhance the files in it, use "
+                             f"'vidclear batch {self.path} -o OUTDIR'")
         if not os.access(self.path, os.R_OK):
             raise InputError(f"input is not readable: {self.path}")
         try:
