@@ -295,3 +295,47 @@ def test_each_model_is_loaded_once_however_many_ask(caplog):
         assert sum("loaded model 'bicubic-x2'" in r.getMessage() for r in caplog.records) == 1
     finally:
         svc.close()
+
+
+def test_a_backend_that_cannot_write_its_cache_falls_back_only_under_auto(caplog):
+    """The cache's own failure is an OutputError (a read-only or full disk): auto's service loads the model on
+    its fallback and says why; a service without one (a backend the user named) lets the error through."""
+    from vidclear.backends.base import Backend
+    from vidclear.backends.select import auto_fallback
+    from vidclear.backends.torch_backend import TorchBackend
+    from vidclear.errors import OutputError
+    from vidclear.models.registry import get_model
+
+    class NoCache(Backend):
+        name = "nocache"
+
+        def __init__(self, spec, device, options=None):
+            raise OutputError("cannot write /cache/x.onnx: no space left on the device")
+
+        @classmethod
+        def unavailable_reason(cls, device):
+            return None
+
+        def infer(self, batch):
+            return batch
+
+    assert auto_fallback("auto") is TorchBackend and auto_fallback("onnxruntime") is None
+    spec = get_model("bicubic-x2")
+    svc = InferenceService(NoCache, "cpu", BackendOptions(), ServicePolicy(), fallback=auto_fallback("auto"))
+    try:
+        with caplog.at_level(logging.WARNING, logger="vidclear"):
+            model = svc.model(spec)
+        assert isinstance(model.backend, TorchBackend)
+        assert svc.describe()["models"]["bicubic-x2"]["backend"] == "torch"
+        assert [r.getMessage() for r in caplog.records] == [
+            "backend auto: nocache cannot load 'bicubic-x2' (cannot write /cache/x.onnx: no space left on the device); "
+            "running it on torch instead, which is slower here (set VIDCLEAR_ENGINES to a writable folder to keep "
+            "nocache)"]
+    finally:
+        svc.close()
+    svc = InferenceService(NoCache, "cpu", BackendOptions(), ServicePolicy(), fallback=auto_fallback("nocache"))
+    try:
+        with pytest.raises(OutputError, match="no space left"):
+            svc.model(spec)
+    finally:
+        svc.close()
