@@ -18,6 +18,19 @@ def test_a_list_naming_a_file_whose_name_is_not_utf8(tmp_path):
     assert [(j.input, j.output) for j in jobs] == [(tmp_path / name, tmp_path / "out" / name)]
 
 
+def test_a_listed_name_that_matches_nothing_is_named_with_its_line(tmp_path):
+    """A long list with one stale entry: the error named the entry but not where in which list it was."""
+    (tmp_path / "a.mp4").write_bytes(b"")
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"# archive\n{tmp_path / 'a.mp4'}\n\n{tmp_path / 'gone.mp4'}\n")
+    with pytest.raises(InputError) as error:
+        find_jobs([f"@{listing}"], tmp_path / "out")
+    assert str(error.value) == f"no such file, folder or match: {tmp_path / 'gone.mp4'} (line 4 of {listing})"
+    with pytest.raises(InputError) as error:  # a command-line argument has no line to name
+        find_jobs([str(tmp_path / "gone.mp4")], tmp_path / "out")
+    assert str(error.value) == f"no such file, folder or match: {tmp_path / 'gone.mp4'}"
+
+
 def test_a_camera_url_is_refused_with_what_to_use_instead(tmp_path):
     # it was "no such file, folder or match: rtsp://..."
     with pytest.raises(InputError) as error:

@@ -32,11 +32,12 @@ class Job:
     output: Path
 
 
-def _arguments(items: Iterable[str]) -> Iterable[str]:
-    """The arguments with each ``@list.txt`` replaced by its lines (blank lines and # comments skipped)."""
+def _arguments(items: Iterable[str]) -> Iterable[tuple[str, str]]:
+    """(argument, where it came from) with each ``@list.txt`` replaced by its lines (blank lines and # comments
+    skipped); where is '' for a command-line argument, else ' (line N of list.txt)' for the error that names it."""
     for item in items:
         if not item.startswith("@"):
-            yield item
+            yield item, ""
             continue
         listing = Path(item[1:])
         try:
@@ -44,7 +45,8 @@ def _arguments(items: Iterable[str]) -> Iterable[str]:
             lines = listing.read_text(encoding=sys.getfilesystemencoding(), errors="surrogateescape").splitlines()
         except OSError as e:
             raise InputError(f"cannot read the input list {listing}: {e.strerror or e}") from None
-        yield from (line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
+        yield from ((line.strip(), f" (line {n} of {listing})") for n, line in enumerate(lines, 1)
+                    if line.strip() and not line.lstrip().startswith("#"))
 
 
 def _videos_below(folder: Path) -> list[Path]:
@@ -75,7 +77,7 @@ def find_jobs(items: list[str], outdir: Path, ext: Optional[str] = None) -> list
     inputs that would write the same output."""
     ext = normalise_ext(ext)
     found: list[tuple[Path, Path]] = []  # (input, output relative to outdir)
-    for item in _arguments(items):
+    for item, where in _arguments(items):
         if is_live(item):
             raise InputError(f"{redact(item)} is a live stream: batch enhances recorded files; record a camera with "
                              "'vidclear enhance URL OUT' or 'vidclear serve'")
@@ -90,7 +92,7 @@ def find_jobs(items: list[str], outdir: Path, ext: Optional[str] = None) -> list
         else:
             matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
             if not matches:
-                raise InputError(f"no such file, folder or match: {item}")
+                raise InputError(f"no such file, folder or match: {item}{where}")
             for m in matches:
                 if m.is_dir():
                     found += [(v, v.relative_to(m).with_suffix(_output_ext(v, ext))) for v in _videos_below(m)]
