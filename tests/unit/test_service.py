@@ -324,8 +324,10 @@ def test_a_backend_that_cannot_write_its_cache_falls_back_only_under_auto(caplog
     svc = InferenceService(NoCache, "cpu", BackendOptions(), ServicePolicy(), fallback=auto_fallback("auto"))
     try:
         with caplog.at_level(logging.WARNING, logger="vidclear"):
+            probe = svc.new_backend(spec, (32, 32))  # serve's keep-up probe, then the model itself: one warning
             model = svc.model(spec)
-        assert isinstance(model.backend, TorchBackend)
+        assert isinstance(probe, TorchBackend) and isinstance(model.backend, TorchBackend)
+        assert svc.backend_name("bicubic-x2") == "torch" and svc.backend_name("espcn-x2") == "nocache"
         assert svc.describe()["models"]["bicubic-x2"]["backend"] == "torch"
         assert [r.getMessage() for r in caplog.records] == [
             "backend auto: nocache cannot load 'bicubic-x2' (cannot write /cache/x.onnx: no space left on the device); "

@@ -166,6 +166,7 @@ class InferenceService:
                  policy: ServicePolicy, fallback: Optional[type[Backend]] = None) -> None:
         self.backend_cls = backend_cls
         self.fallback = fallback
+        self._fell_back: set[str] = set()  # the models the fallback runs (new_backend)
         self.device = device
         self.policy = policy
         self.options = replace(options, threads=policy.threads,
@@ -196,18 +197,26 @@ class InferenceService:
 
     def new_backend(self, spec: ModelSpec, frame_hw: Optional[tuple[int, int]] = None) -> Backend:
         """A backend of this service's kind for ``spec``; the fallback's when that one cannot write the export or
-        engine it caches (``--backend auto`` on a read-only or full disk), saying why."""
+        engine it caches (``--backend auto`` on a read-only or full disk), said once per model."""
         assert self.backend_cls is not None, "a service made for given backends loads no model"
         options = replace(self.options, frame_hw=frame_hw or self.options.frame_hw)
-        try:
-            return self.backend_cls(spec, self.device, options)
-        except OutputError as e:
-            if self.fallback is None or self.fallback is self.backend_cls:
-                raise
-            log.warning("backend auto: %s cannot load '%s' (%s); running it on %s instead, which is slower here "
-                        "(set VIDCLEAR_ENGINES to a writable folder to keep %s)", self.backend_cls.name, spec.name, e,
-                        self.fallback.name, self.backend_cls.name)
-            return self.fallback(spec, self.device, options)
+        if spec.name not in self._fell_back:
+            try:
+                return self.backend_cls(spec, self.device, options)
+            except OutputError as e:
+                if self.fallback is None or self.fallback is self.backend_cls:
+                    raise
+                log.warning("backend auto: %s cannot load '%s' (%s); running it on %s instead, which is slower here "
+                            "(set VIDCLEAR_ENGINES to a writable folder to keep %s)", self.backend_cls.name, spec.name,
+                            e, self.fallback.name, self.backend_cls.name)
+                self._fell_back.add(spec.name)
+        assert self.fallback is not None
+        return self.fallback(spec, self.device, options)
+
+    def backend_name(self, model_name: str) -> str:
+        """The backend that runs ``model_name`` here: the fallback's once the chosen one could not load it."""
+        kind = self.fallback if model_name in self._fell_back else self.backend_cls
+        return kind.name if kind is not None else "?"
 
     def add(self, backend: Backend) -> Model:
         """Serve a backend that is already loaded (``bench`` times backends it made itself)."""

@@ -46,7 +46,7 @@ def check_models_keep_up(cfg: ServeConfig, service: InferenceService) -> None:
     for name in sorted({camera.model or cfg.model for camera in cfg.cameras}):
         fps = frames_per_second(service, name, size)
         log.info("model '%s': %.1f frames/s at %s on %s/%s", name, fps, cfg.live.probe_size,
-                 service.backend_cls.name if service.backend_cls else "?", service.device)
+                 service.backend_name(name), service.device)
         if fps < cfg.live.min_fps:
             cams = ", ".join(c.name for c in cfg.cameras if (c.model or cfg.model) == name)
             raise ConfigError(
