@@ -23,7 +23,7 @@ def eval_denoise(folder, *extra: str) -> dict:
                        cwd=REPO, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr
     print(r.stdout)
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return json.loads(r.stdout)
 
 
 def test_camera_noise_is_seeded_and_really_coded():

@@ -41,7 +41,8 @@ def test_eval_cli_json_fields():
         capture_output=True, text=True, timeout=120, cwd=REPO,
     )
     assert r.returncode == 0, r.stderr
-    obj = json.loads(r.stdout.strip().splitlines()[-1])
+    obj = json.loads(r.stdout)  # stdout is the JSON alone, so `| jq` reads it; the table goes to stderr
+    assert "| bicubic-x2 | 33.67 | 0.9301 |" in r.stderr.splitlines()
     for key in ("model", "dataset", "images", "psnr", "ssim", "baseline_psnr", "baseline_ssim"):
         assert key in obj
     assert obj["images"] == 5

@@ -21,7 +21,7 @@ def legibility(*args: str) -> dict:
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     print(r.stdout)
-    return json.loads(r.stdout.strip().splitlines()[-1]) | {"progress": r.stderr.splitlines()}
+    return json.loads(r.stdout) | {"progress": r.stderr.splitlines()}
 
 
 def test_camera_degradation_is_seeded_sized_and_really_coded():

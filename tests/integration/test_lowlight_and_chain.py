@@ -57,7 +57,7 @@ def test_night_chain_switches_with_the_scene(tmp_path):
 def test_lowlight_eval_json_has_both_variants():
     r = vidclear("eval", "lowlight", str(shared_data("lowlight", "synthetic_set14")), "--json")
     assert r.returncode == 0, r.stderr
-    obj = json.loads(r.stdout.strip().splitlines()[-1])
+    obj = json.loads(r.stdout)
     for key in ("model", "dataset", "images", "psnr", "ssim", "baseline_psnr", "baseline_ssim", "psnr_gtmean"):
         assert key in obj
     assert obj["images"] == 14

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..exit_codes import EXIT_OK
@@ -19,7 +20,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     ev.add_argument("model", help="model name, or 'legibility' for the OCR benchmark")
     ev.add_argument("dataset", type=Path, nargs="?",
                     help="folder of ground-truth images (e.g. ../shared/data/sr/set5); not for legibility")
-    ev.add_argument("--json", action="store_true", help="end with one JSON object on the last line")
+    ev.add_argument("--json", action="store_true",
+                    help="print the result as one JSON object, alone on stdout (the table then goes to stderr)")
     # Their defaults are run_legibility's; None here means "not given", so a model's eval can refuse them.
     leg = ev.add_argument_group("legibility")
     leg.add_argument("--scale", type=int, choices=(2, 3, 4),
@@ -49,9 +51,7 @@ def run(args: argparse.Namespace) -> int:
         if "strings" in given:
             given["count"] = given.pop("strings")
         report = run_legibility(seed=args.seed, **given)
-        print(legibility_table(report))
-        if args.json:
-            print(json.dumps(report))
+        show(legibility_table(report), report, args.json)
         return EXIT_OK
     if given:
         flags = ", ".join(f"--{name}" for name in given)
@@ -60,7 +60,15 @@ def run(args: argparse.Namespace) -> int:
     if args.dataset is None:
         raise ConfigError("eval MODEL DATASET: give the folder of ground-truth images")
     result = evaluate(args.model, args.dataset, args.seed)
-    print(result.table())
-    if args.json:
-        print(json.dumps(result.as_json()))
+    show(result.table(), result.as_json(), args.json)
     return EXIT_OK
+
+
+def show(table: str, record: dict, as_json: bool) -> None:
+    """The table for a person; with --json, stdout is the JSON alone (so `| jq` and json.loads read it whole)
+    and the table still reaches whoever watches the terminal, on stderr."""
+    if as_json:
+        print(table, file=sys.stderr)
+        print(json.dumps(record))
+    else:
+        print(table)
