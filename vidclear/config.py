@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Optional, TypeVar, Union, get_args, 
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
 from .errors import ConfigError
 from .secrets import redact
@@ -172,6 +173,8 @@ class Config(Section):
     steps: list[StepConfig] = Field(default_factory=list, description="classical luma steps before the model")
 
 
+SERVE_ONLY_KEYS = ("cameras", "metrics")  # what serve's config adds to Config (serve/config.py; a test keeps them equal)
+
 _STEP_NAMES = {get_args(c.model_fields["name"].annotation)[0] for c in STEP_CONFIGS}
 
 
@@ -201,9 +204,9 @@ def _tagged(kind: type[BaseModel], tag: str) -> bool:
     return any(tag in get_args(f.annotation) for f in kind.model_fields.values() if get_origin(f.annotation) is Literal)
 
 
-def _keys_at(model: type[BaseModel], loc: tuple) -> list[str]:
-    """The keys a mapping at ``loc`` (pydantic's error location) may hold under ``model``: what a mistyped key was
-    meant to be."""
+def _fields_at(model: type[BaseModel], loc: tuple) -> dict[str, FieldInfo]:
+    """The fields a mapping at ``loc`` (pydantic's error location) may hold under ``model``: what a mistyped key was
+    meant to be, and what a missing one is for."""
     kinds: list[Any] = [model]
     for part in loc:
         if isinstance(part, str) and not part.isidentifier():  # a plain union's member name ("literal['auto']")
@@ -219,19 +222,24 @@ def _keys_at(model: type[BaseModel], loc: tuple) -> list[str]:
             elif get_origin(kind) is dict:
                 inner += get_args(kind)[1:]
         kinds = inner
-    return sorted({key for k in kinds for m in _members(k) if isclass(m) and issubclass(m, BaseModel)
-                   for key in m.model_fields})
+    return {key: field for k in kinds for m in _members(k) if isclass(m) and issubclass(m, BaseModel)
+            for key, field in m.model_fields.items()}
 
 
 def _describe(err: ValidationError, source: str, model: type[BaseModel]) -> str:
     """The first error as one line, a mistyped key before the "Field required" it causes; a union's members are
     joined ("'auto' or greater than or equal to 1")."""
-    errors = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    errors = sorted(err.errors(), key=lambda e: (e["type"] != "extra_forbidden", e["loc"] != ("cameras",)))
     first = errors[0]
     loc = _yaml_path(first["loc"])
     where = ".".join(str(p) for p in loc) or "(top level)"
+    if first["type"] == "extra_forbidden" and loc[0] in SERVE_ONLY_KEYS and len(loc) == 1:
+        return f"{source}: unknown key '{where}' here: it is a key of serve's configs (run this file with 'vidclear serve')"
+    if first["type"] == "missing":
+        field = _fields_at(model, first["loc"][:-1]).get(str(loc[-1]))
+        return f"{source}: missing key '{where}'" + (f" ({field.description})" if field and field.description else "")
     if first["type"] == "extra_forbidden":
-        keys = _keys_at(model, first["loc"][:-1])
+        keys = sorted(_fields_at(model, first["loc"][:-1]))
         close = difflib.get_close_matches(str(loc[-1]), keys, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else f"; the keys here are {', '.join(keys)}" if keys else ""
         return f"{source}: unknown key '{where}'{hint}"

@@ -66,6 +66,38 @@ def test_a_mistyped_camera_key_is_named_before_the_missing_key_it_causes(tmp_pat
     assert str(e.value) == f"config {p}: unknown key 'cameras.0.output' (did you mean 'outputs'?)"
 
 
+def test_a_serve_config_given_to_enhance_points_at_serve():
+    """The example cameras file under `enhance --config` named 'metrics' as a mistyped key of enhance's."""
+    example = REPO / "configs" / "cameras.example.yaml"
+    with pytest.raises(ConfigError) as e:
+        load_config(example)
+    assert str(e.value) == (f"config {example}: unknown key 'cameras' here: it is a key of serve's configs "
+                            "(run this file with 'vidclear serve')")
+
+
+def test_the_serve_only_keys_are_what_serve_adds():
+    from vidclear.config import SERVE_ONLY_KEYS
+    from vidclear.serve.config import ServeConfig
+
+    assert set(SERVE_ONLY_KEYS) == set(ServeConfig.model_fields) - set(Config.model_fields)
+
+
+@pytest.mark.parametrize("text, message", [
+    # enhance's own preset given to serve: was "bad value for 'cameras': Field required"
+    ("model: espcn-x2\n", "missing key 'cameras' (the live cameras, each a name, a url and its outputs; "
+                          "configs/cameras.example.yaml shows them. For recorded files use 'vidclear enhance' or "
+                          "'vidclear batch')"),
+    ("cameras: [{name: a, outputs: [a.ts]}]\n",
+     "missing key 'cameras.0.url' (the camera's stream: rtsp://, rtmp://, srt://, http(s)://, udp:// or /dev/video)"),
+])
+def test_a_missing_key_says_what_it_is_for(tmp_path, text, message):
+    from vidclear.serve.config import ServeConfig
+
+    with pytest.raises(ConfigError) as e:
+        load_config(write(tmp_path, text), model=ServeConfig)
+    assert str(e.value) == f"config {tmp_path / 'c.yaml'}: {message}"
+
+
 def test_bad_value_names_the_key(tmp_path):
     p = write(tmp_path, "encoder:\n  crf: 99\n")
     with pytest.raises(ConfigError, match=r"bad value for 'encoder.crf'"):

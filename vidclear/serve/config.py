@@ -24,8 +24,8 @@ class _Strict(BaseModel):
 
 
 class CameraConfig(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    url: str
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="the camera in logs and metrics: letters, digits, '_', '.' or '-'")
+    url: str = Field(description="the camera's stream: rtsp://, rtmp://, srt://, http(s)://, udp:// or /dev/video")
     password_env: Optional[str] = Field(None, description="environment variable holding this camera's password")
     model: Optional[str] = Field(None, description="this camera's model (default: the top-level model)")
     outputs: list[str] = Field(min_length=1, description="files, segment patterns or rtsp:// URLs")
@@ -37,7 +37,9 @@ class MetricsConfig(_Strict):
 
 
 class ServeConfig(Config):
-    cameras: list[CameraConfig] = Field(min_length=1)
+    cameras: list[CameraConfig] = Field(
+        min_length=1, description="the live cameras, each a name, a url and its outputs; configs/cameras.example.yaml "
+                                  "shows them. For recorded files use 'vidclear enhance' or 'vidclear batch'")
     metrics: MetricsConfig = MetricsConfig()
 
     def for_camera(self, camera: CameraConfig) -> Config:
