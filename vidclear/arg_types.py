@@ -36,6 +36,11 @@ positive_int = whole_number(1)
 """Frames, streams, a batch: 1 or more."""
 
 
+def auto_or_positive_int(text: str) -> int | str:
+    """``auto`` (the config's default: let vidclear choose) or 1 or more."""
+    return text if text == "auto" else positive_int(text)
+
+
 def positive_float(text: str) -> float:
     """A number of seconds above 0."""
     try:

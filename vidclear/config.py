@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
+from .encoder_choices import CODECS, PRESETS
 from .errors import ConfigError
 from .secrets import redact
 from .steps import STEP_CONFIGS, StepConfig
@@ -59,13 +60,11 @@ class ReuseConfig(Section):
 
 
 class EncoderConfig(Section):
-    codec: Literal["libx264", "libx265", "h264_nvenc", "hevc_nvenc", "auto"] = Field(
+    codec: Literal[CODECS] = Field(
         "libx264", description="auto: NVIDIA's hardware H.264 encoder when one opens here, else libx264 (logged)"
     )
     crf: int = Field(18, ge=0, le=51)
-    preset: Literal[
-        "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"
-    ] = "veryfast"
+    preset: Literal[PRESETS] = "veryfast"
     threads: int = Field(0, ge=0, description="encoder threads, 0 lets the codec choose")
 
 
@@ -226,9 +225,10 @@ def _fields_at(model: type[BaseModel], loc: tuple) -> dict[str, FieldInfo]:
             for key, field in m.model_fields.items()}
 
 
-def _describe(err: ValidationError, source: str, model: type[BaseModel]) -> str:
+def _describe(err: ValidationError, source: str, model: type[BaseModel], flags: dict[str, str]) -> str:
     """The first error as one line, a mistyped key before the "Field required" it causes; a union's members are
-    joined ("'auto' or greater than or equal to 1")."""
+    joined ("'auto' or greater than or equal to 1"). A value a flag gave is charged to the flag (``flags``: dotted
+    key -> flag)."""
     errors = sorted(err.errors(), key=lambda e: (e["type"] != "extra_forbidden", e["loc"] != ("cameras",)))
     first = errors[0]
     loc = _yaml_path(first["loc"])
@@ -247,6 +247,9 @@ def _describe(err: ValidationError, source: str, model: type[BaseModel]) -> str:
     if len(first["loc"]) > len(loc):  # a union: say what each of its members wanted
         messages += [e["msg"] for e in errors[1:] if _yaml_path(e["loc"]) == loc and e["msg"] not in messages]
     wanted = " or ".join([messages[0]] + [m.removeprefix("Input should be ") for m in messages[1:]])
+    if where in flags:
+        value = first["input"]
+        return f"argument {flags[where]}: {wanted}, not {repr(value) if isinstance(value, str) else value}"
     return f"{source}: bad value for '{where}': {wanted}"
 
 
@@ -274,12 +277,13 @@ C = TypeVar("C", bound=Config)
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None,
-                model: type[C] = Config) -> C:  # type: ignore[assignment]
+                model: type[C] = Config, flags: dict[str, str] | None = None) -> C:  # type: ignore[assignment]
     """Build the config from defaults, an optional YAML file, then flag overrides.
 
     ``overrides`` uses dotted keys (``encoder.crf``); ``None`` values are ignored
     so that flags the user did not give leave the file's values alone. ``model``
-    is the schema (``Config``, or a command's extension of it such as serve's).
+    is the schema (``Config``, or a command's extension of it such as serve's);
+    ``flags`` names the flag each override came from, for the error a bad one gives.
     """
     data: dict[str, Any] = {}
     source = "config"
@@ -301,4 +305,5 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(redact(_describe(e, source, model))) from None
+        given = {key: flag for key, flag in (flags or {}).items() if (overrides or {}).get(key) is not None}
+        raise ConfigError(redact(_describe(e, source, model, given))) from None

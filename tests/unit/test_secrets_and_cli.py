@@ -126,6 +126,10 @@ def test_a_report_that_cannot_be_written_after_the_work_is_one_line(tmp_path):
     (["enhance", "in.mp4", "out.mp4", "--duration", "0"], "argument --duration: give a number of seconds above 0"),
     (["serve", "cams.yaml", "--duration", "-1"], "argument --duration: give a number of seconds above 0, not -1"),
     (["build-engine", "espcn-x2", "--opt", "8x8", "--batch", "0"], "argument --batch: give 1 or more, not 0"),
+    (["batch", "x.mp4", "-o", "out", "--parallel", "0"], "argument --parallel: give 1 or more, not 0"),
+    # bench --preset bogus measured for a minute, then ended in a pydantic traceback (exit 1)
+    (["bench", "--preset", "bogus"], "argument --preset: invalid choice: 'bogus'"),
+    (["enhance", "in.mp4", "out.mp4", "--preset", "bogus"], "argument --preset: invalid choice: 'bogus'"),
 ])
 def test_counts_and_durations_below_one_are_refused_by_the_parser(argv, message, capsys):
     # Before, bench --frames 0 measured one frame and enhance --duration 0 stopped after one.
@@ -135,17 +139,34 @@ def test_counts_and_durations_below_one_are_refused_by_the_parser(argv, message,
     assert message in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("flag, message", [
-    ("--parallel", "bad value for 'archive.parallel': Input should be 'auto' or greater than or equal to 1"),
-    ("--retries", "bad value for 'archive.retries': Input should be greater than or equal to 0"),
+@pytest.mark.parametrize("argv, message", [
+    (["batch", "x.mp4", "-o", "OUT", "--retries", "-1"],
+     "argument --retries: Input should be greater than or equal to 0, not -1"),
+    # before: "config: bad value for 'encoder.crf'", which named no flag
+    (["enhance", "x.mp4", "o.mp4", "--crf", "99"], "argument --crf: Input should be less than or equal to 51, not 99"),
+    (["batch", "x.mp4", "-o", "OUT", "--max-frames", "0"],
+     "argument --max-frames: Input should be greater than or equal to 1, not 0"),
 ])
-def test_batch_flags_are_validated_like_the_config(tmp_path, flag, message):
+def test_flags_are_validated_like_the_config_and_named(tmp_path, argv, message):
     # Before, batch --parallel 0 ended in a pydantic traceback (exit 1).
-    value = "0" if flag == "--parallel" else "-1"
-    r = subprocess.run([sys.executable, "-m", "vidclear", "batch", "x.mp4", "-o", str(tmp_path), flag, value],
-                       capture_output=True, text=True, cwd=REPO)
+    argv = [str(tmp_path) if a == "OUT" else a for a in argv]
+    r = subprocess.run([sys.executable, "-m", "vidclear", *argv], capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 2, r.stderr
-    assert r.stderr.strip() == f"vidclear: error: config: {message}"
+    assert r.stderr.strip() == f"vidclear: error: {message}"
+
+
+def test_a_config_value_is_charged_to_the_file_and_a_flag_over_it_to_the_flag(tmp_path):
+    from vidclear.config import load_config
+    from vidclear.errors import ConfigError
+
+    p = tmp_path / "c.yaml"
+    p.write_text("encoder: {crf: 77}\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(p, {"encoder.crf": None}, flags={"encoder.crf": "--crf"})
+    assert str(e.value) == f"config {p}: bad value for 'encoder.crf': Input should be less than or equal to 51"
+    with pytest.raises(ConfigError) as e:
+        load_config(p, {"encoder.crf": 88}, flags={"encoder.crf": "--crf"})
+    assert str(e.value) == "argument --crf: Input should be less than or equal to 51, not 88"
 
 
 def test_a_log_file_that_cannot_be_written_is_one_line(tmp_path):
@@ -209,3 +230,8 @@ def test_a_listing_whose_reader_has_gone_stops_quietly(argv):
     finally:
         os.close(write_end)
     assert (r.returncode, r.stderr) == (141, "")
+
+
+def test_batch_parallel_takes_auto_as_the_config_does():
+    assert build_parser().parse_args(["batch", "x.mp4", "-o", "out", "--parallel", "auto"]).parallel == "auto"
+    assert build_parser().parse_args(["batch", "x.mp4", "-o", "out", "--parallel", "3"]).parallel == 3

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..arg_types import auto_or_positive_int
 from ..exit_codes import EXIT_FAILED, EXIT_OK, EXIT_SIGNAL
 from ..table import print_columns
 from .enhance import add_settings_flags, load_settings
@@ -25,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR",
                    help="folder for the outputs and the journal (vidclear-batch.jsonl)")
     p.add_argument("--ext", help="output container (mp4 mkv mov ts); default: the input's, else mkv")
-    p.add_argument("--parallel", type=int, help="files at once on this machine (default: one per core, at least 2)")
+    p.add_argument("--parallel", type=auto_or_positive_int,
+                   help="files at once on this machine (default auto: one per core, at least 2)")
     p.add_argument("--retries", type=int, help="times a failed file is tried again by later runs (default 2)")
     p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                    help="run one task per file on a Ray cluster (ADDRESS, else cluster.address, RAY_ADDRESS, or a "
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from ..archive.inputs import find_jobs
     from ..archive.runner import Stopped, run_batch
 
-    cfg = load_settings(args, {"archive.parallel": args.parallel, "archive.retries": args.retries})
+    cfg = load_settings(args, {"--parallel": "archive.parallel", "--retries": "archive.retries"})
     use_ray = args.ray is not None
     address = args.ray or cfg.cluster.address
     if use_ray:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..arg_types import positive_float, positive_int, report_file, write_report
+from ..encoder_choices import PRESETS
 from ..exit_codes import EXIT_OK
 
 NAME = "bench"
@@ -18,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     bn.add_argument("--frames", type=positive_int, default=120, help="frames per measured row (default %(default)s)")
     bn.add_argument("--model", default="espcn-x3", help="model to measure (default %(default)s)")
     bn.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    bn.add_argument("--preset", default="ultrafast", help="encoder preset for the end-to-end rows (live use wants the fastest)")
+    bn.add_argument("--preset", default="ultrafast", choices=PRESETS, metavar="PRESET", help="encoder preset for the end-to-end rows (live use wants the fastest)")
     bn.add_argument("--json", type=report_file, help="write the JSON report here")
     bn.add_argument("--markdown", type=report_file, help="write the markdown table here")
     bn.add_argument("--no-peers", action="store_true", help="skip OpenCV dnn_superres and bicubic")

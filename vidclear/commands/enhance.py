@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from ..arg_types import positive_float, report_file, write_report
+from ..encoder_choices import CODECS, PRESETS
 from ..exit_codes import EXIT_OK, EXIT_SIGNAL, EXIT_USAGE
 from ..secrets import redact
 
@@ -34,8 +35,8 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", help="backend name or auto (default)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--crf", type=int, help="encoder quality, 0-51 (lower is better)")
-    parser.add_argument("--preset", help="encoder preset, ultrafast .. veryslow")
-    parser.add_argument("--codec", choices=("libx264", "libx265", "h264_nvenc", "hevc_nvenc", "auto"),
+    parser.add_argument("--preset", choices=PRESETS, metavar="PRESET", help="encoder preset, ultrafast .. veryslow")
+    parser.add_argument("--codec", choices=CODECS,
                         help="video encoder (auto: NVENC when it opens here, else libx264)")
     parser.add_argument("--reuse", choices=("off", "auto"),
                         help="recompute only the tiles that changed (fixed cameras)")
@@ -46,28 +47,23 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
 
 
-def load_settings(args: argparse.Namespace, more: dict | None = None):  # noqa: ANN201 - a Config (imported late)
-    """The config file, with the flags of ``add_settings_flags`` (and a command's ``more``, dotted keys) over it.
+SETTINGS_FLAGS = {"--model": "model", "--backend": "backend", "--device": "device", "--max-frames": "max_frames",
+                  "--reuse": "reuse.mode", "--night": "lowlight.mode", "--denoise": "lowlight.denoise",
+                  "--crf": "encoder.crf", "--preset": "encoder.preset", "--codec": "encoder.codec"}
+
+
+def load_settings(args: argparse.Namespace, more: dict[str, str] | None = None):  # noqa: ANN201 - a Config
+    """The config file, with the flags of ``add_settings_flags`` (and a command's ``more``: flag -> dotted key)
+    over it.
 
     Flags go through the config's validation, so ``--parallel 0`` is refused in the
-    same one line as ``parallel: 0`` in the YAML.
+    same one line as ``parallel: 0`` in the YAML, naming the flag.
     """
     from ..config import load_config
 
-    overrides = {
-        "model": args.model,
-        "backend": args.backend,
-        "device": args.device,
-        "max_frames": args.max_frames,
-        "reuse.mode": args.reuse,
-        "lowlight.mode": args.night,
-        "lowlight.denoise": args.denoise,
-        "encoder.crf": args.crf,
-        "encoder.preset": args.preset,
-        "encoder.codec": args.codec,
-        **(more or {}),
-    }
-    return load_config(args.config, overrides)
+    flags = {**SETTINGS_FLAGS, **(more or {})}
+    overrides = {key: getattr(args, flag.removeprefix("--").replace("-", "_")) for flag, key in flags.items()}
+    return load_config(args.config, overrides, flags={key: flag for flag, key in flags.items()})
 
 
 def run(args: argparse.Namespace) -> int:
