@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Optional
 
 import numpy as np
 
 from ..models.registry import ModelSpec
 from .base import Backend, BackendOptions
+
+log = logging.getLogger(__name__)
 
 
 def _providers() -> list[str]:
@@ -41,10 +44,15 @@ class OnnxRuntimeBackend(Backend):
         super().__init__(spec, device, options)
         import onnxruntime as ort
 
-        from ..export.onnx_export import ensure_onnx
+        from ..export.onnx_export import Int8TooFar, ensure_onnx
 
         self.precision = self.options.cpu_precision if device == "cpu" else "fp32"
-        self.onnx_path = ensure_onnx(spec, self.precision)  # type: ignore[arg-type]
+        try:
+            self.onnx_path = ensure_onnx(spec, self.precision)  # type: ignore[arg-type]
+        except Int8TooFar as e:  # cpu_precision applies to every model of a run; one that INT8 spoils runs at fp32
+            log.warning("%s; running it at fp32", e)
+            self.precision = "fp32"
+            self.onnx_path = ensure_onnx(spec, "fp32")
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = self.options.cpu_threads
