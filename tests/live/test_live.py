@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import threading
 import time
@@ -14,6 +15,7 @@ import pytest
 from live_process import (CONNECTED, Running, http_get, parse_metrics, run, sample_values, segment_frames,
                           wait_healthy, write_config)
 from live_servers import free_port
+from media import make_clip
 
 pytestmark = pytest.mark.live
 
@@ -144,6 +146,22 @@ def test_publishes_to_an_rtsp_server_and_a_reader_decodes_it(tmp_path, rtsp_serv
         frames = list(c.decode(video=0))
     assert len(frames) >= 30
     assert (frames[0].width, frames[0].height) == (640, 480)
+    said = re.search(rf"output: {re.escape(publish)} \(640x480, (\d+) frames; (\d+) sent, (\d+) dropped\)", r.stdout)
+    assert said, r.stdout
+    enhanced, sent, dropped = map(int, said.groups())
+    assert sent + dropped == enhanced and sent >= len(frames) - 2, (said.group(0), len(frames))
+
+
+def test_publishing_a_file_to_a_server_that_is_not_there_fails(tmp_path):
+    """Before, the run exited 0 with 'output: rtsp://... (640x480, 20 frames)' though nothing was sent."""
+    clip = make_clip(tmp_path / "in.mp4", 64, 48, frames=12)
+    publish = f"rtsp://viewer:s3cret@127.0.0.1:{free_port()}/cam"
+    r = run("enhance", str(clip), publish, "--model", "bicubic-x2", timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"vidclear: error: cannot publish to {publish.replace('s3cret', '***')}: send failed (Connection refused); "
+        "none of the 12 enhanced frames reached it")
+    assert "s3cret" not in r.stderr + r.stdout
 
 
 def test_serve_three_cameras_one_dead(tmp_path, rtsp_servers):

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..config import Config
-from ..errors import InputError
+from ..errors import InputError, OutputError
 from ..io.live import LiveStats, is_live
+from ..io.live_sinks import RtspSink
 from ..io.sink import check_target
 from ..pipeline.runner import RunResult
 from ..progress import progress_reporter
@@ -37,6 +38,7 @@ class RunOutcome:
     latencies: list[float] = field(default_factory=list)
     stale: int = 0  # live frames dropped before inference for being older than live.max_latency_ms
     reuse: Optional[ReuseStats] = None  # static-camera reuse, when it ran
+    published: Optional[dict] = None  # an rtsp:// output: frames the server took ("sent") and "dropped"
 
     @property
     def frames(self) -> int:
@@ -48,8 +50,9 @@ class RunOutcome:
 
     def report(self) -> str:
         size = f"{self.size[0]}x{self.size[1]}" if self.size else "no frames"
+        sent = "" if self.published is None else f"; {self.published['sent']} sent, {self.published['dropped']} dropped"
         head = (
-            f"output: {self.output} ({size}, {self.frames} frames)\n"
+            f"output: {self.output} ({size}, {self.frames} frames{sent})\n"
             f"model {self.backend.get('model')} on {self.backend.get('backend')}/{self.backend.get('device')}"
         )
         if self.backend.get("infer_workers", 1) > 1:
@@ -65,8 +68,9 @@ class RunOutcome:
     def as_json(self) -> dict:
         reuse = {} if self.reuse is None else {"changed_tile_share": self.reuse.share,
                                                "whole_frames": self.reuse.whole_frames}
+        published = {} if self.published is None else {"published": self.published}
         return summary_json(self.result, self.live, self.latencies, output=self.output, backend=self.backend,
-                            stale=self.stale, **reuse)
+                            stale=self.stale, **reuse, **published)
 
 
 def run_enhance(
@@ -124,4 +128,16 @@ def run_enhance(
     described = service.models[plan.spec.name].backend.describe() | {"infer_workers": service.policy.workers}
     reuse = run.infer.reuse.stats if run.infer.reuse is not None else None
     return RunOutcome(str(output_path), result, size, described, source.damage, source.stats if live else None,
-                      list(run.encode.latencies), run.infer.stale, reuse)
+                      list(run.encode.latencies), run.infer.stale, reuse, publish_account(sinks, result.frames))
+
+
+def publish_account(sinks: list, frames: int) -> Optional[dict]:
+    """What an rtsp:// output delivered. A server that took none of the frames fails the run: exit 0 and a
+    summary of "20 frames" would say a video went where nothing arrived."""
+    server = next((s for s in sinks if isinstance(s, RtspSink)), None)
+    if server is None:
+        return None
+    if frames and not server.frames_written:
+        raise OutputError(f"cannot publish to {server.name}: {server.last_error or 'the server took no data'}; "
+                          f"none of the {frames} enhanced frames reached it")
+    return {"sent": server.frames_written, "dropped": server.dropped}

@@ -174,6 +174,7 @@ class RtspSink(_LiveEncodedSink):
         self.backlog_seconds = backlog_seconds
         self.dropped = 0
         self.reconnects = 0
+        self.last_error: Optional[str] = None  # why the latest send or connection failed (credentials redacted)
         self._down_since: Optional[float] = None
         self._first_pts: Optional[int] = None
         self._backlog: deque[tuple[av.VideoFrame, int]] = deque()
@@ -224,6 +225,7 @@ class RtspSink(_LiveEncodedSink):
         self._first_pts = None
 
     def _drop(self, why: str) -> None:
+        self.last_error = redact(why)
         if self._down_since is None:
             log.warning("RTSP output %s: %s; retrying every %.0f s", self.name, redact(why), self.retry_seconds)
         self._down_since = time.monotonic()
