@@ -59,6 +59,9 @@ def test_eight_clips_then_a_rerun_that_skips_what_is_done(tmp_path):
     third = batch(str(src), "-o", str(out), "--retries", "1")  # 2 failures > 1 retry: given up, not run
     assert third.returncode == 1 and "gave up after 2 attempts" in third.stderr
     assert len((out / "vidclear-batch.jsonl").read_text().splitlines()) == 9
+    # nothing left to run: no model is loaded (before, every backend was probed and the model loaded for nothing)
+    assert "batch: 8 file(s), 0 to enhance, 7 already done\n" in third.stderr, third.stderr
+    assert "backend auto" not in third.stderr and "loaded model" not in third.stderr, third.stderr
 
 
 def test_inputs_that_match_nothing_or_collide_are_one_clear_line(tmp_path):

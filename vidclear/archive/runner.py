@@ -142,13 +142,15 @@ def run_batch(jobs: list[Job], cfg: Config, outdir: Path, ray_address: Optional[
                 raise OutputError(f"cannot create {job.output.parent}: {e.strerror or e}") from None
         log.info("batch: %d file(s), %d to enhance, %d already done%s", len(jobs), len(todo),
                  sum(r["status"] == "skipped" for r in results.values()),
-                 ", on Ray" if use_ray else f", {min(len(todo), parallel_files(cfg))} at once")
+                 "" if not todo else ", on Ray" if use_ray else f", {min(len(todo), parallel_files(cfg))} at once")
         restore = on_stop_signals(_raise_stopped)
         stack.callback(restore)
         in_flight = {job.output for _, job in todo}
         try:
             with Progress(show_progress, len(todo)) as progress:
-                if use_ray:
+                if not todo:  # every file done before: no model to load, no cluster to join
+                    finished = (result for result in ())  # a generator, which closing() can close
+                elif use_ray:
                     from .on_ray import run_on_ray
 
                     finished = run_on_ray(todo, cfg, ray_address)
