@@ -99,3 +99,14 @@ def test_models_json_lists_srgan_and_denoise_with_their_cost_and_cards():
         card = (REPO / m["card"]).read_text()
         assert "--seed" in card and "tools/train_" in card, f"{m['name']}: the card gives the exact commands"
         assert (WEIGHTS_DIR / (REPO / m["weights"]).name).exists()
+
+
+def test_the_models_table_says_what_each_model_is_for():
+    """A newcomer chooses by it: the -cctv models are the ones for real cameras, srgan-x4 is not for live."""
+    r = subprocess.run([sys.executable, "-m", "vidclear", "models"], cwd=REPO, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    rows = {line.split()[0]: line for line in r.stdout.splitlines()[1:]}
+    assert rows["espcn-x3-cctv"].endswith("x3 luma super-resolution for real cameras: noise, blur and codec artefacts")
+    assert rows["srgan-x4"].endswith("(slow: offline files, not live)")
+    assert r.stdout.splitlines()[0].split() == ["name", "task", "scale", "params", "FLOPs/px", "what", "it", "is"]

@@ -19,8 +19,9 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 def run(args: argparse.Namespace) -> int:
     from ..models.registry import all_models
 
+    # what each is for, to choose by; the weights' paths and the rest are in --json
     print_listing(args.json, [m.describe() for m in all_models()],
-                  ("name", "task", "scale", "params", "FLOPs/px", "weights"),
+                  ("name", "task", "scale", "params", "FLOPs/px", "what it is"),
                   lambda r: (r["name"], r["task"], f"x{r['scale']}", str(r["params"]),
-                             str(r["flops_per_input_pixel"]), r["weights"] or "-"))
+                             str(r["flops_per_input_pixel"]), r["description"]))
     return EXIT_OK
