@@ -235,6 +235,15 @@ def _describe(err: ValidationError, source: str, model: type[BaseModel], flags: 
     where = ".".join(str(p) for p in loc) or "(top level)"
     if first["type"] == "extra_forbidden" and loc[0] in SERVE_ONLY_KEYS and len(loc) == 1:
         return f"{source}: unknown key '{where}' here: it is a key of serve's configs (run this file with 'vidclear serve')"
+    if first["type"] in ("union_tag_invalid", "union_tag_not_found"):  # a step: its name says which kind it is
+        key = first["ctx"]["discriminator"].strip("'")
+        steps = ", ".join(sorted(_STEP_NAMES))
+        if first["type"] == "union_tag_not_found":
+            return f"{source}: missing key '{where}.{key}' (the step: one of {steps})"
+        tag = str(first["ctx"]["tag"])
+        close = difflib.get_close_matches(tag, sorted(_STEP_NAMES), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else f"; the steps are {steps}"
+        return f"{source}: unknown step '{tag}' at '{where}.{key}'{hint}"
     if first["type"] == "missing":
         field = _fields_at(model, first["loc"][:-1]).get(str(loc[-1]))
         return f"{source}: missing key '{where}'" + (f" ({field.description})" if field and field.description else "")
