@@ -49,6 +49,15 @@ from .shared_data import SHARED_DATA
 log = logging.getLogger(__name__)
 
 DEFAULT_CLIP = SHARED_DATA / "clips" / "car_traffic_small_640x360.mp4"
+SET5 = SHARED_DATA / "sr" / "set5"  # the PSNR column: the published protocol's Set5
+
+
+def default_clip() -> Path:
+    """The clip bench measures when given none, from the shared data beside the repository."""
+    if not DEFAULT_CLIP.is_file():
+        raise InputError(f"bench's default clip is not here: {DEFAULT_CLIP} (the shared data beside the repository); "
+                         "give one with --clip FILE")
+    return DEFAULT_CLIP
 
 
 @dataclass
@@ -146,8 +155,10 @@ def run_bench(
     spec = get_model(model)
     s = spec.scale
     rows: list[Row] = []
-    set5 = DEFAULT_CLIP.parents[1] / "sr" / "set5"
-    our_psnr = evaluate(spec.name, set5).psnr if quality and spec.task == "sr" else None
+    if quality and not SET5.is_dir():
+        log.warning("Set5 is not at %s (the shared data beside the repository): the PSNR column stays empty", SET5)
+        quality = False
+    our_psnr = evaluate(spec.name, SET5).psnr if quality and spec.task == "sr" else None
 
     # decode
     holder: dict = {}
@@ -179,6 +190,8 @@ def run_bench(
     outputs: list = []
     for name, cpu_prec in available_backends(device):
         backend = make_backend(name, cpu_prec)
+        if cpu_prec == "int8" and backend.describe()["precision"] != "int8":  # no INT8 here: the backend said why
+            continue
         result: list[Frame] = []
 
         def infer() -> int:
@@ -305,9 +318,8 @@ def infer_stage(backend: Backend, pre: list, workers: int, planes: Optional[list
 def int8_set5_psnr(spec, backend: Backend) -> float:
     from .evaluation.sr import load_pairs, score_sr
 
-    set5 = DEFAULT_CLIP.parents[1] / "sr" / "set5"
     run = lambda y: backend.infer((y / 255).astype(np.float32)[None, None])[0, 0].astype(np.float64) * 255  # noqa: E731
-    return score_sr(load_pairs(set5, spec.scale), spec.scale, run, with_ssim=False).psnr
+    return score_sr(load_pairs(SET5, spec.scale), spec.scale, run, with_ssim=False).psnr
 
 
 def sequential_loop(clip: Path, spec, backend_name: str, device: str, cfg, frames: int) -> tuple[float, float]:
@@ -351,6 +363,9 @@ def peer_rows(clip: Path, frames: int, scale: int, quality: bool, planes: list) 
         rows.append(Row("opencv_dnn_superres_espcn", "peer", f"opencv {sp['opencv']}", sp["fps"],
                         sp["core_ms_per_frame"], q.get(f"opencv-espcn-x{scale}/set5", {}).get("psnr"),
                         sp["peak_rss_mb"], note="BGR frames, its own colour handling, separate process"))
+    else:
+        log.warning("OpenCV's pretrained ESPCN is not at %s (the shared data beside the repository): "
+                    "its row is left out", MODELS_DIR)
     # plain bicubic with OpenCV on the BGR frames, as a user's script would
     bgr = [cv2.cvtColor(np.vstack([y, u.reshape(-1, y.shape[1]), v.reshape(-1, y.shape[1])]), cv2.COLOR_YUV2BGR_I420)
            if y.shape[0] % 2 == 0 and y.shape[1] % 2 == 0 and u.size * 4 == y.size else None for y, u, v in planes]
@@ -361,7 +376,7 @@ def peer_rows(clip: Path, frames: int, scale: int, quality: bool, planes: list) 
     p = None
     if quality:
         ps = []
-        for path in list_images(DEFAULT_CLIP.parents[1] / "sr" / "set5"):
+        for path in list_images(SET5):
             hr = modcrop(read_rgb(path), scale)
             lr = imresize(hr, 1 / scale)
             up = cv2.resize(lr, (hr.shape[1], hr.shape[0]), interpolation=cv2.INTER_CUBIC)

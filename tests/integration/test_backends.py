@@ -57,7 +57,7 @@ def test_a_model_that_int8_spoils_runs_at_fp32_under_cpu_precision_int8(tmp_path
     assert night.precision == "fp32" and night.onnx_path.name.startswith("lowlight-fp32-")
     said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(said) == 1 and said[0].startswith("INT8 does not suit 'lowlight': its output is "), said
-    assert said[0].endswith(f"dB PSNR from the fp32 model's ({INT8_MIN_PSNR} dB needed); running it at fp32")
+    assert said[0].endswith(f"dB PSNR from the fp32 model's ({INT8_MIN_PSNR} dB needed); running 'lowlight' at fp32")
     frame = np.random.default_rng(0).random((1, 3, 24, 32), dtype=np.float32)
     assert night.infer(frame).shape == (1, 3, 24, 32)
     # asked for by name, INT8 is refused in one line

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from media import REPO, shared_data
+from media import REPO, make_clip, shared_data
 
 FIELDS = {"name", "kind", "backend", "fps", "core_ms_per_frame", "psnr_set5", "peak_rss_mb"}
 
@@ -64,3 +64,37 @@ def test_a_clip_that_is_missing_or_no_video_is_one_line(tmp_path, name, message,
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("vidclear: error: ") and message.format(clip=clip) in lines[0], \
         r.stderr
+
+
+@pytest.mark.slow
+def test_bench_without_the_shared_data_measures_speed_and_says_what_it_left_out(tmp_path, monkeypatch, caplog):
+    """A clone without ../shared: bench stopped on Set5 ('dataset folder not found'), then on INT8's calibration
+    images, though the user had given a clip; its default clip was 'input not found: .../car_traffic...'."""
+    from vidclear import bench
+    from vidclear.errors import InputError
+    from vidclear.evaluation import opencv_peer
+    from vidclear.export import onnx_export
+
+    gone = tmp_path / "shared" / "data"
+    monkeypatch.setattr(bench, "DEFAULT_CLIP", gone / "clips" / "c.mp4")
+    monkeypatch.setattr(bench, "SET5", gone / "sr" / "set5")
+    monkeypatch.setattr(opencv_peer, "MODELS_DIR", gone / "baselines" / "opencv_superres")
+    monkeypatch.setattr(onnx_export, "SHARED_DATA", gone)
+    monkeypatch.setenv("VIDCLEAR_ENGINES", str(tmp_path / "engines"))  # no INT8 export cached before
+    with pytest.raises(InputError) as e:
+        bench.default_clip()
+    assert str(e.value) == (f"bench's default clip is not here: {gone / 'clips' / 'c.mp4'} (the shared data beside "
+                            "the repository); give one with --clip FILE")
+    clip = make_clip(tmp_path / "in.mp4", 64, 48, frames=4)
+    with caplog.at_level("WARNING"):
+        report = bench.run_bench(clip, 3, "espcn-x2")
+    by = {row["name"]: row for row in report["results"]}
+    assert by["vidclear_pipeline"]["fps"] > 0 and by["bicubic_opencv"]["fps"] > 0
+    assert "infer_onnxruntime-cpu" in by and "infer_onnxruntime-cpu-int8" not in by, list(by)
+    assert "opencv_dnn_superres_espcn" not in by and all(row["psnr_set5"] is None for row in by.values())
+    said = {r.getMessage() for r in caplog.records if r.levelname == "WARNING"}
+    assert {f"Set5 is not at {gone / 'sr' / 'set5'} (the shared data beside the repository): the PSNR column "
+            "stays empty",
+            f"INT8 calibration needs the training images in {gone / 'sr' / 'train_t91'}; running 'espcn-x2' at fp32",
+            f"OpenCV's pretrained ESPCN is not at {gone / 'baselines' / 'opencv_superres'} (the shared data beside "
+            "the repository): its row is left out"} <= said, said

@@ -44,13 +44,13 @@ class OnnxRuntimeBackend(Backend):
         super().__init__(spec, device, options)
         import onnxruntime as ort
 
-        from ..export.onnx_export import Int8TooFar, ensure_onnx
+        from ..export.onnx_export import Int8Unavailable, ensure_onnx
 
         self.precision = self.options.cpu_precision if device == "cpu" else "fp32"
         try:
             self.onnx_path = ensure_onnx(spec, self.precision)  # type: ignore[arg-type]
-        except Int8TooFar as e:  # cpu_precision applies to every model of a run; one that INT8 spoils runs at fp32
-            log.warning("%s; running it at fp32", e)
+        except Int8Unavailable as e:  # cpu_precision applies to every model of a run: INT8 is used where it can be
+            log.warning("%s; running '%s' at fp32", e, spec.name)
             self.precision = "fp32"
             self.onnx_path = ensure_onnx(spec, "fp32")
         opts = ort.SessionOptions()

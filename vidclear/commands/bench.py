@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if args.capacity:
         return run_capacity(args)
 
-    report = bench.run_bench(args.clip or bench.DEFAULT_CLIP, args.frames, args.model, args.device, args.preset,
+    report = bench.run_bench(args.clip or bench.default_clip(), args.frames, args.model, args.device, args.preset,
                              peers=not args.no_peers)
     print(bench.markdown(report))
     bench.write_reports(report, args.json, args.markdown)
@@ -53,7 +53,7 @@ def run_capacity(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, {"model": args.model, "device": args.device, "encoder.preset": args.preset})
     device = bench.machine_info(args.device).get("gpu") if args.device == "cuda" else None
-    report = measure(args.clip or bench.DEFAULT_CLIP, cfg, args.seconds, device, args.max_streams)
+    report = measure(args.clip or bench.default_clip(), cfg, args.seconds, device, args.max_streams)
     print(format_capacity(report))
     if args.json:
         write_report(args.json, json.dumps(report, indent=2))

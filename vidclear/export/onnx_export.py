@@ -34,8 +34,9 @@ INT8_MIN_PSNR = 38.0  # dB against PyTorch fp32 on the same image
 ORT_DEFAULT_SEVERITY = 2  # ONNX Runtime's own default: warnings and worse
 
 
-class Int8TooFar(VidclearError):
-    """A model whose INT8 export strays too far from its fp32 output to be used (the low-light network does)."""
+class Int8Unavailable(VidclearError):
+    """No INT8 export of this model here: it strays too far from the fp32 output (the low-light network does),
+    or the training images it is calibrated on are not beside the repository."""
 
 
 def engines_dir() -> Path:
@@ -173,7 +174,7 @@ def calibration_batches(spec: ModelSpec, count: int = 24, size: int = 96, seed: 
 
     train = SHARED_DATA / "sr" / "train_t91"
     if not train.is_dir():
-        raise VidclearError(f"INT8 calibration needs the training images in {train}")
+        raise Int8Unavailable(f"INT8 calibration needs the training images in {train}")
     rng = np.random.default_rng(seed)
     paths = list_images(train)
     batches = []
@@ -239,7 +240,7 @@ def quantize_int8(spec: ModelSpec, fp32_path: Path, path: Path) -> Path:
             ort.set_default_logger_severity(ORT_DEFAULT_SEVERITY)
         db = parity_psnr(spec, tmp)
         if db < INT8_MIN_PSNR:
-            raise Int8TooFar(f"INT8 does not suit '{spec.name}': its output is {db:.1f} dB PSNR from the fp32 "
+            raise Int8Unavailable(f"INT8 does not suit '{spec.name}': its output is {db:.1f} dB PSNR from the fp32 "
                              f"model's ({INT8_MIN_PSNR} dB needed)")
     log.info("quantized %s to INT8 at %s: %.1f dB PSNR against PyTorch fp32", spec.name, path, db)
     return path
