@@ -18,6 +18,7 @@ from live_servers import free_port
 from media import REPO, make_clip, probe, shared_data
 from vidclear.config import load_config
 from vidclear.engine.run import run_enhance
+from vidclear.evaluation.metrics import rgb_to_y
 from vidclear.errors import StageFailed
 from vidclear.io.sink import temporary_path
 
@@ -130,6 +131,33 @@ def test_odd_sizes_and_other_pixel_formats_are_handled(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "is odd" in r.stderr
     assert (probe(out1).width, probe(out1).height, probe(out1).frames) == (40, 30, 5)
+
+
+@pytest.mark.parametrize("codec, pix_fmt", [("libx264", "yuvj420p"), ("mjpeg", "yuvj420p"), ("png", "rgb24")])
+def test_full_range_and_rgb_inputs_keep_their_levels(tmp_path, codec, pix_fmt):
+    """Full-range video (IP cameras' H.264 and MJPEG, yuvj420p) and RGB went through the pipeline with their
+    full-range values tagged as limited range: blacks crushed and whites clipped, up to 18 levels off."""
+    import av
+
+    src = make_clip(tmp_path / "in.mov", 64, 48, frames=3, codec=codec, pix_fmt=pix_fmt,
+                    options={"qscale": "2"} if codec == "mjpeg" else None)
+    out = tmp_path / "o.mkv"
+    r = vidclear("enhance", str(src), str(out), "--model", "identity", "--crf", "0")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("is converted to yuv420p") == 1, r.stderr
+
+    def luma(frame: av.VideoFrame) -> np.ndarray:
+        return np.frombuffer(frame.planes[0], np.uint8).reshape(-1, frame.planes[0].line_size)[:48, :64]
+
+    with av.open(str(src)) as c:  # the input's luma in the limited range (16-235) the outputs are tagged with
+        expected = np.stack([16 + luma(f).astype(float) * 219 / 255 if pix_fmt == "yuvj420p" else
+                             rgb_to_y(f.to_ndarray(format="rgb24").astype(float)) for f in c.decode(video=0)])
+    with av.open(str(out)) as c:
+        frames = list(c.decode(video=0))
+        stored = np.stack([luma(f) for f in frames]).astype(float)
+    assert {f.color_range for f in frames} <= {0, 1} and stored.shape == expected.shape
+    assert abs(stored.mean() - expected.mean()) < 0.5 and np.abs(stored - expected).mean() < 1.0, \
+        (expected.mean(), stored.mean(), np.abs(stored - expected).max())
 
 
 def test_rotation_metadata_is_kept(tmp_path):

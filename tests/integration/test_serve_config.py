@@ -35,6 +35,10 @@ CAMERA = "{name: gate, url: 'rtsp://viewer:s3cret@127.0.0.1:9/cam', outputs: ['O
          "camera gate: url htp://viewer:***@h/c is not a camera stream"),
         ("cameras: [{name: gate, url: 'rtsp//viewer:s3cret@h/c', outputs: ['OUT/a.ts']}]\n",
          "camera gate: url rtsp//viewer:***@h/c is not a camera stream"),
+        # a picture holds one frame: a camera would fail at its second
+        ("cameras: [{name: gate, url: 'rtsp://h/c', outputs: ['OUT/snap.png']}]\n",
+         "camera gate: OUT/snap.png is a picture; a camera records video: a file (.ts .mkv .mp4 .mov), a segment "
+         "pattern or an rtsp:// URL"),
     ],
 )
 def test_a_bad_serve_config_exits_2_naming_the_mistake(tmp_path, body, message):

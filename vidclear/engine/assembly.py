@@ -19,6 +19,7 @@ from ..backends.base import BackendOptions, usable_cores
 from ..backends.select import auto_fallback, choose_backend
 from ..config import Config
 from ..errors import ConfigError, InputError
+from ..io.image_sink import ImageSink, is_image_output
 from ..io.live import LIVE_PREFIXES, LiveSource, is_live, is_rtsp
 from ..io.live_sinks import RtspSink, SegmentSink, is_segment_pattern
 from ..io.sink import FileSink, check_target
@@ -91,12 +92,15 @@ def open_source(source: str, cfg: Config, fail_fast: bool = True, password_env: 
 
 
 def make_sink(target: str, cfg: Config, input_path: Optional[Path] = None, audio_template=None) -> Sink:  # noqa: ANN001
-    """An output from its name: rtsp:// publishes, a strftime pattern records segments, else a file."""
+    """An output from its name: rtsp:// publishes, a strftime pattern records segments, .png/.jpg is one
+    picture, else a video file."""
     if is_rtsp(target):
         return RtspSink(target, cfg.encoder, cfg.live.transport)
     if is_segment_pattern(target):
         return SegmentSink(target, cfg.live.segment_seconds, cfg.encoder)
     check_target(target, input_path)
+    if is_image_output(target):
+        return ImageSink(target)
     return FileSink(Path(target), cfg.encoder, cfg.audio, audio_template)
 
 

@@ -15,6 +15,7 @@ from typing import Callable, Optional
 from ..config import Config
 from ..errors import InputError, OutputError
 from ..io.live import LiveStats, is_live
+from ..io.image_sink import check_one_picture
 from ..io.live_sinks import RtspSink
 from ..io.sink import check_target
 from ..pipeline.runner import RunResult
@@ -52,7 +53,7 @@ class RunOutcome:
         size = f"{self.size[0]}x{self.size[1]}" if self.size else "no frames"
         sent = "" if self.published is None else f"; {self.published['sent']} sent, {self.published['dropped']} dropped"
         head = (
-            f"output: {self.output} ({size}, {self.frames} frames{sent})\n"
+            f"output: {self.output} ({size}, {self.frames} frame{'s' * (self.frames != 1)}{sent})\n"
             f"model {self.backend.get('model')} on {self.backend.get('backend')}/{self.backend.get('device')}"
         )
         if self.backend.get("infer_workers", 1) > 1:
@@ -92,6 +93,11 @@ def run_enhance(
     check_target(str(output_path), input_file)  # before a camera is waited for or a model loaded
     source = open_source(str(input_path), cfg, password_env=cfg.live.password_env)
     info = source.info
+    try:
+        check_one_picture(output_path, info.frames, cfg.max_frames, live)
+    except OutputError:
+        source.close()
+        raise
     size = output_size(info.width, info.height, plan.spec.scale)
     own_service = service is None
     try:

@@ -22,7 +22,7 @@ import av
 from ..errors import InputError, StreamSizeChanged
 from ..secrets import redact
 from .live_clock import StreamClock
-from .source import NATIVE_FORMAT, VideoInfo
+from .source import VideoInfo, to_native
 
 log = logging.getLogger(__name__)
 
@@ -181,8 +181,7 @@ class LiveSource:
         return False
 
     def _fit(self, frame: av.VideoFrame) -> av.VideoFrame:
-        if frame.format.name != NATIVE_FORMAT:
-            frame = frame.reformat(format=NATIVE_FORMAT)
+        frame = to_native(frame)
         if self._size and (frame.width, frame.height) != self._size:
             if self.restart_on_resize:  # serve: the camera's pipeline starts again at the new size
                 raise StreamSizeChanged(f"live source {self.name} changed size to {frame.width}x{frame.height} "

@@ -21,6 +21,7 @@ import av
 
 from ..config import AudioConfig, EncoderConfig
 from ..errors import OutputError, write_error
+from .image_sink import is_image_output
 from .live import is_rtsp
 from .names import fitting, name_max
 
@@ -42,7 +43,7 @@ def container_format(path: Path) -> str:
     if fmt is None:
         raise OutputError(
             f"unsupported output extension '{path.suffix or '(none)'}' for {path}; use one of "
-            + " ".join(sorted(CONTAINERS))
+            + " ".join(sorted(CONTAINERS)) + " (or .png .jpg for one picture)"
         )
     return fmt
 
@@ -55,7 +56,8 @@ def check_output_path(output: Path, input_path: Optional[Path] = None) -> None:
                               f"{output / 'cam_%Y%m%d_%H%M%S.ts'})")
         raise OutputError(f"output path is a folder: {output}; name a file in it (such as {output / input_path.stem}"
                           ".mp4), or use 'vidclear batch' to enhance many files into a folder")
-    container_format(output)
+    if not is_image_output(output):
+        container_format(output)
     parent = output.parent if str(output.parent) else Path(".")
     if not parent.exists():
         raise OutputError(f"output directory does not exist: {parent}")

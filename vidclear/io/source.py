@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 import av
+from av.video.reformatter import ColorRange
 
 from ..errors import InputError
 
@@ -17,6 +18,25 @@ log = logging.getLogger(__name__)
 
 # Pixel formats whose planes we can hand to the model as they are.
 NATIVE_FORMAT = "yuv420p"
+
+
+def is_native(frame: av.VideoFrame) -> bool:
+    """yuv420p in the limited (MPEG) range, what the models were trained on and what every output is tagged as."""
+    return frame.format.name == NATIVE_FORMAT and frame.color_range != ColorRange.JPEG
+
+
+def to_native(frame: av.VideoFrame) -> av.VideoFrame:
+    """Any decoded frame as limited-range yuv420p. Full-range input (yuvj420p, JPEG stills and IP cameras whose
+    H.264 says full range; RGB pictures, which swscale turns into full range unless told) is scaled into range:
+    reformatting to yuv420p alone leaves full-range values, which the outputs would then show with crushed
+    blacks and clipped whites (docs/reliability.md)."""
+    if is_native(frame):
+        return frame
+    full = frame.color_range == ColorRange.JPEG or frame.format.name.startswith("yuvj")
+    out = frame.reformat(format=NATIVE_FORMAT, src_color_range=ColorRange.JPEG if full else None,
+                         dst_color_range=ColorRange.MPEG)
+    out.pts, out.time_base = frame.pts, frame.time_base
+    return out
 
 
 @dataclass
@@ -84,14 +104,11 @@ class FileSource:
         return self.audio
 
     def _to_native(self, frame: av.VideoFrame) -> av.VideoFrame:
-        if frame.format.name == NATIVE_FORMAT:
-            return frame
-        if not self._converted_logged:
-            log.info("input pixel format %s is converted to %s", frame.format.name, NATIVE_FORMAT)
+        if not self._converted_logged and not is_native(frame):
+            log.info("input pixel format %s%s is converted to %s", frame.format.name,
+                     " (full range)" if frame.color_range == ColorRange.JPEG else "", NATIVE_FORMAT)
             self._converted_logged = True
-        out = frame.reformat(format=NATIVE_FORMAT)
-        out.pts, out.time_base = frame.pts, frame.time_base
-        return out
+        return to_native(frame)
 
     def frames(self) -> Iterator[av.VideoFrame]:
         streams = [self.video] + ([self.audio] if self.audio is not None and self.on_audio_packet else [])

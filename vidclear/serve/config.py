@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..config import Config, load_config
 from ..engine.assembly import Plan
 from ..errors import ConfigError, VidclearError
+from ..io.image_sink import is_image_output
 from ..io.live import LIVE_PREFIXES, is_live, is_rtsp
 from ..io.sink import check_target
 from ..secrets import redact
@@ -63,6 +64,9 @@ def load_serve_config(path: Path) -> ServeConfig:
     writers: dict[str, str] = {}  # an output, as the machine sees it -> the camera writing it
     for camera in cfg.cameras:
         for output in camera.outputs:
+            if is_image_output(output):
+                raise ConfigError(f"config {path}: camera {camera.name}: {redact(output)} is a picture; a camera "
+                                  "records video: a file (.ts .mkv .mp4 .mov), a segment pattern or an rtsp:// URL")
             key = output if is_rtsp(output) else str(Path(output).resolve())
             if key in writers:
                 raise ConfigError(f"config {path}: cameras {writers[key]} and {camera.name} both write {redact(output)}"
