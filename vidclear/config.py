@@ -172,7 +172,7 @@ class Config(Section):
     steps: list[StepConfig] = Field(default_factory=list, description="classical luma steps before the model")
 
 
-SERVE_ONLY_KEYS = ("cameras", "metrics")  # what serve's config adds to Config (serve/config.py; a test keeps them equal)
+SERVE_ONLY_KEYS = ("cameras", "metrics")  # what serve's config adds to Config (a test keeps the two equal)
 
 _STEP_NAMES = {get_args(c.model_fields["name"].annotation)[0] for c in STEP_CONFIGS}
 
@@ -234,7 +234,8 @@ def _describe(err: ValidationError, source: str, model: type[BaseModel], flags: 
     loc = _yaml_path(first["loc"])
     where = ".".join(str(p) for p in loc) or "(top level)"
     if first["type"] == "extra_forbidden" and loc[0] in SERVE_ONLY_KEYS and len(loc) == 1:
-        return f"{source}: unknown key '{where}' here: it is a key of serve's configs (run this file with 'vidclear serve')"
+        return (f"{source}: unknown key '{where}' here: it is a key of serve's configs "
+                "(run this file with 'vidclear serve')")
     if first["type"] in ("union_tag_invalid", "union_tag_not_found"):  # a step: its name says which kind it is
         key = first["ctx"]["discriminator"].strip("'")
         steps = ", ".join(sorted(_STEP_NAMES))

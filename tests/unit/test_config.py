@@ -50,7 +50,8 @@ def test_unknown_nested_key_is_named_with_its_path(tmp_path):
         ("steps: [{name: clahe, tile: 8}]\n", "unknown key 'steps.0.tile' (did you mean 'tiles'?)"),
         # a step's name: was pydantic's "Input tag 'clahee' found using 'name' does not match any of the expected tags"
         ("steps: [{name: clahee}]\n", "unknown step 'clahee' at 'steps.0.name' (did you mean 'clahe'?)"),
-        ("steps: [{name: blur}]\n", "unknown step 'blur' at 'steps.0.name'; the steps are clahe, denoise, sharpen, wiener"),
+        ("steps: [{name: blur}]\n",
+         "unknown step 'blur' at 'steps.0.name'; the steps are clahe, denoise, sharpen, wiener"),
         ("steps: [{tiles: 8}]\n", "missing key 'steps.0.name' (the step: one of clahe, denoise, sharpen, wiener)"),
     ],
 )

@@ -21,8 +21,9 @@ HELP = "enhance a video file or a live camera"
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     enh = sub.add_parser(NAME, parents=[common], help=HELP)
     enh.add_argument("input", help="input video file, or a live URL (rtsp://, rtsps://, http://, /dev/video0)")
-    enh.add_argument("output", help="output file (.mp4 .mkv .mov .ts), a segment pattern (rec/cam_%%Y%%m%%d_%%H%%M%%S.ts), "
-                     "an rtsp:// URL to publish to, or a picture (.png .jpg) of one frame")
+    enh.add_argument("output", help="output file (.mp4 .mkv .mov .ts), a segment pattern "
+                     "(rec/cam_%%Y%%m%%d_%%H%%M%%S.ts), an rtsp:// URL to publish to, or a picture (.png .jpg) "
+                     "of one frame")
     add_settings_flags(enh)
     enh.add_argument("--duration", type=positive_float, help="stop after this many seconds (live sources)")
     enh.add_argument("--summary-json", type=report_file, help="also write the summary as JSON here")

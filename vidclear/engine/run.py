@@ -14,8 +14,8 @@ from typing import Callable, Optional
 
 from ..config import Config
 from ..errors import InputError, OutputError
-from ..io.live import LiveStats, is_live
 from ..io.image_sink import check_one_picture
+from ..io.live import LiveStats, is_live
 from ..io.live_sinks import RtspSink
 from ..io.sink import check_target
 from ..pipeline.runner import RunResult

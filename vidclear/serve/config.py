@@ -25,7 +25,8 @@ class _Strict(BaseModel):
 
 
 class CameraConfig(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="the camera in logs and metrics: letters, digits, '_', '.' or '-'")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$",
+                      description="the camera in logs and metrics: letters, digits, '_', '.' or '-'")
     url: str = Field(description="the camera's stream: rtsp://, rtmp://, srt://, http(s)://, udp:// or /dev/video")
     password_env: Optional[str] = Field(None, description="environment variable holding this camera's password")
     model: Optional[str] = Field(None, description="this camera's model (default: the top-level model)")
