@@ -50,3 +50,15 @@ def test_inputs_that_lie_in_the_output_folder_are_named_as_such(tmp_path):
     (tmp_path / "enhanced" / "a.mp4").write_bytes(b"")  # an earlier run's output, below the input folder
     jobs = find_jobs([str(tmp_path)], tmp_path / "enhanced")
     assert [(j.input, j.output) for j in jobs] == [(tmp_path / "a.mp4", tmp_path / "enhanced" / "a.mp4")]
+
+
+def test_a_picture_stays_a_picture_and_a_folder_gives_its_videos(tmp_path):
+    """Stills given to batch became one-frame .mkv videos; a folder's thumbnails are not inputs."""
+    for name in ("snap.PNG", "plate.jpg", "cam.avi", "thumb.jpg"):
+        (tmp_path / "in" / name).parent.mkdir(exist_ok=True)
+        (tmp_path / "in" / name).write_bytes(b"")
+    out = tmp_path / "out"
+    jobs = find_jobs([str(tmp_path / "in" / "snap.PNG"), str(tmp_path / "in" / "plate.jpg"),
+                      str(tmp_path / "in" / "cam.avi")], out, ".mp4")
+    assert [j.output for j in jobs] == [out / "snap.png", out / "plate.jpg", out / "cam.mp4"]
+    assert [j.input.name for j in find_jobs([str(tmp_path / "in")], out)] == ["cam.avi"]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from ..errors import ConfigError, InputError
+from ..io.image_sink import IMAGE_EXTENSIONS
 from ..io.live import is_live
 from ..io.sink import CONTAINERS
 from ..secrets import redact
@@ -55,6 +56,9 @@ def _videos_below(folder: Path) -> list[Path]:
 
 
 def _output_ext(source: Path, ext: Optional[str]) -> str:
+    """--ext, else the input's own (a picture stays a picture), else FALLBACK_EXT."""
+    if source.suffix.lower() in IMAGE_EXTENSIONS:  # one frame: --ext's video containers are for videos
+        return source.suffix.lower()
     if ext:
         return ext
     if source.suffix.lower() in CONTAINERS:

@@ -25,7 +25,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("inputs", nargs="+", help="video files, folders (mirrored below OUTDIR), globs, or @list.txt")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR",
                    help="folder for the outputs and the journal (vidclear-batch.jsonl)")
-    p.add_argument("--ext", help="output container (mp4 mkv mov ts); default: the input's, else mkv")
+    p.add_argument("--ext", help="output container (mp4 mkv mov ts); default: the input's, else mkv "
+                   "(a .png or .jpg input gives a picture)")
     p.add_argument("--parallel", type=auto_or_positive_int,
                    help="files at once on this machine (default auto: one per core, at least 2)")
     p.add_argument("--retries", type=int, help="times a failed file is tried again by later runs (default 2)")
