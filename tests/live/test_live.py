@@ -324,3 +324,17 @@ def test_ten_restarts_of_the_camera_server_each_recovered_within_2_s(tmp_path, r
     totals = [frame - back for back, frame in zip(returned, first_frames)]
     print("server back -> first frame, s:", [round(t, 2) for t in totals])
     assert 0 < min(totals) and max(totals) < 2.0, totals
+
+
+def test_a_snapshot_from_a_camera_is_one_picture(tmp_path, rtsp_servers):
+    cam = rtsp_servers("camera", "--fps", "10")
+    snap = tmp_path / "snap.png"
+    r = run("enhance", cam.url, str(snap), "--model", "bicubic-x2", timeout=60)
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1] == (
+        f"vidclear: error: {snap} is a picture: from a camera give --max-frames 1 for a snapshot, or name a video "
+        "(.mp4 .mkv .mov .ts) for all of them"), r.stderr
+    r = run("enhance", cam.url, str(snap), "--model", "bicubic-x2", "--max-frames", "1", timeout=60)
+    assert r.returncode == 0, r.stderr
+    with av.open(str(snap)) as c:
+        frame = next(c.decode(video=0))
+    assert (frame.width, frame.height) == (640, 480) and "output: " + str(snap) + " (640x480, 1 frame)" in r.stdout
