@@ -52,6 +52,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def start_seconds(text: str) -> float:
+    """A point in a video: 0 or more seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give a number of seconds, not {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"give a number of seconds of 0 or more, not {text}")
+    return value
+
+
 def report_file(text: str) -> Path:
     """A file written when the work is done (a JSON summary, a table): checked now, so that a typo in its folder
     does not cost the run."""

@@ -124,6 +124,7 @@ def test_a_report_that_cannot_be_written_after_the_work_is_one_line(tmp_path):
     (["bench", "--capacity", "--seconds", "nan"], "argument --seconds: give a number of seconds above 0, not nan"),
     (["bench", "--capacity", "--max-streams", "0"], "argument --max-streams: give 1 or more, not 0"),
     (["enhance", "in.mp4", "out.mp4", "--duration", "0"], "argument --duration: give a number of seconds above 0"),
+    (["enhance", "in.mp4", "out.mp4", "--start", "-1"], "argument --start: give a number of seconds of 0 or more, not -1"),
     (["serve", "cams.yaml", "--duration", "-1"], "argument --duration: give a number of seconds above 0, not -1"),
     (["build-engine", "espcn-x2", "--opt", "8x8", "--batch", "0"], "argument --batch: give 1 or more, not 0"),
     (["batch", "x.mp4", "-o", "out", "--parallel", "0"], "argument --parallel: give 1 or more, not 0"),

@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..arg_types import positive_float, report_file, write_report
+from ..arg_types import positive_float, report_file, start_seconds, write_report
 from ..encoder_choices import CODECS, PRESETS
 from ..exit_codes import EXIT_OK, EXIT_SIGNAL, EXIT_USAGE
 from ..secrets import redact
@@ -25,7 +25,10 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                      "(rec/cam_%%Y%%m%%d_%%H%%M%%S.ts), an rtsp:// URL to publish to, or a picture (.png .jpg) "
                      "of one frame")
     add_settings_flags(enh)
-    enh.add_argument("--duration", type=positive_float, help="stop after this many seconds (live sources)")
+    enh.add_argument("--start", type=start_seconds, default=0.0, metavar="S",
+                     help="from a file: begin S seconds in (the excerpt's timestamps begin at 0)")
+    enh.add_argument("--duration", type=positive_float, metavar="S",
+                     help="from a file: this many seconds of it (from --start); from a camera: stop after this long")
     enh.add_argument("--summary-json", type=report_file, help="also write the summary as JSON here")
 
 
@@ -72,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_settings(args)
     outcome = run_enhance(args.input, args.output, cfg, show_progress=not args.quiet and sys.stderr.isatty(),
-                          duration=args.duration)
+                          duration=args.duration, start=args.start)
     if not args.quiet:
         print(redact(outcome.report()))
     if args.summary_json:

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..config import Config
-from ..errors import InputError, OutputError
+from ..errors import ConfigError, InputError, OutputError
 from ..io.image_sink import check_one_picture
 from ..io.live import LiveStats, is_live
 from ..io.live_sinks import RtspSink
 from ..io.sink import check_target
+from ..io.source import VideoInfo
 from ..pipeline.runner import RunResult
 from ..progress import progress_reporter
 from ..summary import format_live, format_reuse, format_summary, summary_json
@@ -83,19 +84,27 @@ def run_enhance(
     service: Optional[InferenceService] = None,
     name: str = "enhance",
     on_frames: Optional[Callable[[int], None]] = None,
+    start: float = 0.0,
 ) -> RunOutcome:
     """Enhance one input into one output. ``service``: a running inference service to share (batch runs
     several files on one); without it the run starts its own, sized to this input, and closes it.
+    ``start`` and ``duration``: from a file, the seconds of it to enhance (an excerpt whose timestamps begin at
+    0); from a camera, ``duration`` stops the run after that long.
     ``on_frames(done)`` is told the frames done as they go (instead of the terminal progress bar)."""
     plan = Plan.from_config(cfg)  # before opening anything: a bad name or step is a config error
     live = is_live(str(input_path))
     input_file = None if live else Path(input_path)  # what an output must not overwrite
     check_target(str(output_path), input_file)  # before a camera is waited for or a model loaded
+    if live and start:
+        raise ConfigError("--start is for recorded files: a camera is enhanced from now")
     source = open_source(str(input_path), cfg, password_env=cfg.live.password_env)
     info = source.info
+    cut = not live and (start or duration)
     try:
-        check_one_picture(output_path, info.frames, cfg.max_frames, live)
-    except OutputError:
+        if cut:
+            source.cut(start, duration)  # type: ignore[union-attr]
+        check_one_picture(output_path, None if cut else info.frames, cfg.max_frames, live)
+    except (InputError, OutputError):
         source.close()
         raise
     size = output_size(info.width, info.height, plan.spec.scale)
@@ -113,12 +122,12 @@ def run_enhance(
     log.info("%s: %dx%d %s, %s frames -> %s x%d -> %dx%d", getattr(source, "name", input_path), info.width,
              info.height, info.codec, info.frames or ("live" if live else "?"), plan.spec.name, plan.spec.scale,
              *size)
-    timer = threading.Timer(duration, run.pipeline.request_stop, args=("duration",)) if duration else None
+    timer = threading.Timer(duration, run.pipeline.request_stop, args=("duration",)) if duration and live else None
     if timer:
         timer.daemon = True
         timer.start()
-    total = None if live else (min(info.frames, cfg.max_frames) if info.frames and cfg.max_frames
-                               else (cfg.max_frames or info.frames))
+    frames = expected_frames(info, start, duration) if cut else info.frames
+    total = None if live else (min(frames, cfg.max_frames) if frames and cfg.max_frames else (cfg.max_frames or frames))
     try:
         with progress_reporter(show_progress and on_frames is None, total or None) as on_progress:
             result = run.pipeline.run(on_frames or on_progress)
@@ -135,6 +144,14 @@ def run_enhance(
     reuse = run.infer.reuse.stats if run.infer.reuse is not None else None
     return RunOutcome(str(output_path), result, size, described, source.damage, source.stats if live else None,
                       list(run.encode.latencies), run.infer.stale, reuse, publish_account(sinks, result.frames))
+
+
+def expected_frames(info: VideoInfo, start: float, duration: Optional[float]) -> int:
+    """About how many frames an excerpt holds (for the progress bar; 0: not known)."""
+    end = start + duration if duration else info.duration_s
+    if end is None or not info.rate:
+        return 0
+    return max(1, round((min(end, info.duration_s or end) - start) * float(info.rate)))
 
 
 def publish_account(sinks: list, frames: int) -> Optional[dict]:

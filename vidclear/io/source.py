@@ -64,6 +64,8 @@ class FileSource:
         self.damage: Optional[str] = None
         self.decoded = 0
         self.rotation = 0  # display rotation of the first frame, degrees counter-clockwise
+        self.start = 0.0  # cut(): the seconds of the video decoded, [start, end)
+        self.end: Optional[float] = None
         self._converted_logged = False
         if not self.path.exists():
             raise InputError(f"input not found: {self.path}")
@@ -110,15 +112,49 @@ class FileSource:
             self._converted_logged = True
         return to_native(frame)
 
+    def cut(self, start: float, duration: Optional[float]) -> None:
+        """Decode only the seconds [start, start + duration) of the video, its timestamps and the audio's moved
+        to begin there: an excerpt of a long recording, as ``ffmpeg -ss START -t DURATION`` makes one."""
+        length = self.info.duration_s
+        if length is not None and start >= length:
+            raise InputError(f"--start {start:g} is past the end of {self.path} ({length:.1f} s long)")
+        self.start, self.end = start, None if duration is None else start + duration
+        if start:
+            try:
+                self.container.seek(int(start * av.time_base), backward=True)  # the key frame at or before it
+            except av.error.FFmpegError as e:  # a stream that cannot seek (raw H.264): read up to the start
+                log.info("cannot seek in %s (%s): decoding from the beginning to %g s", self.path, _reason(e), start)
+
+    def _in_cut(self, pts: Optional[int], time_base: Fraction) -> Optional[bool]:
+        """Whether a timestamp lies in the cut; None once it is past the end (and for every later one)."""
+        if pts is None or (not self.start and self.end is None):
+            return True
+        t = float(pts * time_base)
+        if self.end is not None and t >= self.end - 1e-6:
+            return None
+        return t >= self.start - 1e-6
+
     def frames(self) -> Iterator[av.VideoFrame]:
         streams = [self.video] + ([self.audio] if self.audio is not None and self.on_audio_packet else [])
+        shift_video = round(self.start / self.video.time_base) if self.start else 0
+        shift_audio = round(self.start / self.audio.time_base) if self.start and self.audio is not None else 0
         try:
             for packet in self.container.demux(*streams):
                 if packet.stream.type == "audio":
-                    if packet.dts is not None:
+                    if packet.dts is not None and self._in_cut(packet.pts, packet.time_base):
+                        if shift_audio:
+                            packet.dts -= shift_audio
+                            packet.pts = None if packet.pts is None else packet.pts - shift_audio
                         self.on_audio_packet(packet)  # type: ignore[misc]
                     continue
                 for frame in packet.decode():
+                    wanted = self._in_cut(frame.pts, frame.time_base)
+                    if wanted is None:
+                        return  # past the end of the cut
+                    if not wanted:
+                        continue
+                    if shift_video:
+                        frame.pts -= shift_video
                     if self.decoded == 0:
                         self.rotation = int(frame.rotation or 0) % 360
                     self.decoded += 1
