@@ -188,6 +188,24 @@ def test_an_excerpt_of_a_file_is_its_frames_and_sound_from_start_for_duration(tm
         "vidclear: error: --start is for recorded files: a camera is enhanced from now")
 
 
+@pytest.mark.parametrize("make, tags", [
+    # untagged standard definition: what a player shows it as (BT.601, SMPTE 170M at 480 lines and below)
+    (lambda d: make_clip(d / "sd.mp4", 64, 48, frames=2), (6, 6, 6, 1)),
+    # an RGB picture: swscale's BT.601 matrix, from sRGB (BT.709 primaries, sRGB transfer)
+    (lambda d: make_clip(d / "rgb.mov", 64, 48, frames=2, codec="png", pix_fmt="rgb24"), (6, 1, 13, 1)),
+])
+def test_the_output_says_which_colours_its_frames_are_in(tmp_path, make, tags):
+    """Untagged, a 480-line input enlarged to 960 lines was shown with BT.709's matrix: its colours shifted."""
+    import av
+
+    out = tmp_path / "o.mkv"
+    r = vidclear("enhance", str(make(tmp_path)), str(out), "--model", "bicubic-x2", "--quiet")
+    assert r.returncode == 0, r.stderr
+    with av.open(str(out)) as c:
+        cc = c.streams.video[0].codec_context
+        assert (cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range) == tags
+
+
 def test_rotation_metadata_is_kept(tmp_path):
     import av
 

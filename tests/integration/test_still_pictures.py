@@ -87,3 +87,35 @@ def test_a_rotated_video_gives_an_upright_picture(tmp_path):
                 "bottom-right": up[64:, 48:]}
     bright = max(quarters, key=lambda k: quarters[k].mean())
     assert bright == "bottom-left", {k: round(v.mean()) for k, v in quarters.items()}
+
+
+def test_a_bt709_video_gives_a_picture_in_its_own_colours(tmp_path):
+    """Frames were turned into RGB with BT.601's matrix whatever the input said: an HD camera's red car came out
+    another red."""
+    from av.video.reformatter import ColorRange, Colorspace
+
+    red = np.zeros((48, 64, 3), np.uint8)
+    red[:] = (200, 30, 40)  # RGB
+    src = tmp_path / "hd.mkv"
+    with av.open(str(src), "w") as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.options = {"crf": "0"}
+        cc = s.codec_context
+        cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = 1, 1, 1, 1  # BT.709, limited
+        for i in range(2):
+            f = av.VideoFrame.from_ndarray(red, format="rgb24").reformat(
+                format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
+            f.pts = i
+            c.mux(s.encode(f))
+        c.mux(s.encode(None))
+    r = vidclear("enhance", str(src), str(tmp_path / "red.png"), "--model", "identity", "--max-frames", "1",
+                 "--quiet")
+    assert r.returncode == 0, r.stderr
+    got = cv2.imread(str(tmp_path / "red.png"))[:, :, ::-1].reshape(-1, 3).mean(axis=0)  # RGB
+    assert np.abs(got - red[0, 0]).max() <= 3, got
+    r = vidclear("enhance", str(src), str(tmp_path / "red.mkv"), "--model", "identity", "--quiet")
+    assert r.returncode == 0, r.stderr
+    with av.open(str(tmp_path / "red.mkv")) as c:
+        cc = c.streams.video[0].codec_context
+        assert (cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range) == (1, 1, 1, 1)

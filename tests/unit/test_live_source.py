@@ -15,7 +15,8 @@ from vidclear.io.live import LiveSource
 
 class FakeStream:
     def __init__(self) -> None:
-        self.codec_context = type("CC", (), {"width": 32, "height": 16, "name": "h264", "pix_fmt": "yuv420p"})()
+        self.codec_context = type("CC", (), {"width": 32, "height": 16, "name": "h264", "pix_fmt": "yuv420p",
+                                                   "colorspace": 2, "color_primaries": 2, "color_trc": 2})()
         self.average_rate = self.guessed_rate = 15
 
 

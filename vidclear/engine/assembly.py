@@ -119,7 +119,7 @@ def open_sinks(targets: list[str], cfg: Config, source: Source, size: tuple[int,
     try:
         for target in targets:
             sink = make_sink(target, cfg, input_path, source.audio_stream)
-            sink.open(*size, source.info.time_base, source.info.rate)
+            sink.open(*size, source.info.time_base, source.info.rate, source.info.colour)
             sinks.append(sink)
     except BaseException:
         for sink in sinks:

@@ -15,13 +15,18 @@ from pathlib import Path
 from typing import Optional
 
 import av
+from av.video.reformatter import ColorRange, Colorspace
 import cv2
 import numpy as np
 
 from ..errors import OutputError
 from ..export.files import write_atomically
+from .source import Colour
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+# the input's YUV matrix (AVColorSpace) as swscale names it, to turn the frame into RGB as a player would
+SWS_MATRIX = {1: Colorspace.ITU709, 5: Colorspace.ITU601, 6: Colorspace.ITU601, 9: Colorspace.BT2020,
+              10: Colorspace.BT2020}
 JPEG_QUALITY = 95
 VIDEO_INSTEAD = "name a video (.mp4 .mkv .mov .ts) for all of them"
 
@@ -52,9 +57,12 @@ class ImageSink:
         self.size: Optional[tuple[int, int]] = None
         self.rotation = 0
         self.picture: Optional[np.ndarray] = None  # BGR, as OpenCV writes it
+        self.matrix = Colorspace.ITU601
 
-    def open(self, width: int, height: int, time_base: Fraction, rate: Optional[Fraction]) -> None:
+    def open(self, width: int, height: int, time_base: Fraction, rate: Optional[Fraction],
+             colour: Optional[Colour] = None) -> None:
         self.size = (width, height)
+        self.matrix = SWS_MATRIX.get(colour.space, SWS_MATRIX[6]) if colour is not None else SWS_MATRIX[6]
 
     def set_rotation(self, degrees: int) -> None:
         """A video's display rotation (counter-clockwise) is turned into the pixels: a picture has no matrix."""
@@ -64,7 +72,8 @@ class ImageSink:
         if self.frames_written:  # an input whose frame count was not known before the run
             raise OutputError(f"{self.output} is a picture, and the input has more than one frame: give "
                               f"--max-frames 1 for the first, or {VIDEO_INSTEAD}")
-        picture = frame.to_ndarray(format="bgr24")
+        picture = frame.reformat(format="bgr24", src_colorspace=self.matrix, src_color_range=ColorRange.MPEG,
+                                 dst_color_range=ColorRange.JPEG).to_ndarray()
         self.picture = np.ascontiguousarray(np.rot90(picture, (self.rotation // 90) % 4))
         self.frames_written = 1
         self.last_write = time.monotonic()

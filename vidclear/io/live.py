@@ -22,7 +22,7 @@ import av
 from ..errors import InputError, StreamSizeChanged
 from ..secrets import redact
 from .live_clock import StreamClock
-from .source import VideoInfo, to_native
+from .source import VideoInfo, stream_colour, to_native
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class LiveSource:
         v = self.container.streams.video[0]
         w, h = self._size or (v.codec_context.width, v.codec_context.height)
         return VideoInfo(w, h, LIVE_TIME_BASE, v.average_rate or v.guessed_rate, 0, v.codec_context.pix_fmt or "?",
-                         v.codec_context.name, None)
+                         v.codec_context.name, None, stream_colour(v))
 
     def _close(self) -> None:
         if self.container is not None:

@@ -27,6 +27,7 @@ from ..config import EncoderConfig
 from ..errors import OutputError, write_error
 from ..secrets import redact
 from .sink import add_video_stream, check_output_path, container_format
+from .source import Colour
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +47,14 @@ class _LiveEncodedSink:
         self.frames_written = 0
         self.last_write: Optional[float] = None  # time.monotonic() of the last frame that reached the output
 
-    def open(self, width: int, height: int, time_base: Fraction, rate: Optional[Fraction]) -> None:
-        self.size, self.time_base, self.rate = (width, height), time_base, rate
+    def open(self, width: int, height: int, time_base: Fraction, rate: Optional[Fraction],
+             colour: Optional[Colour] = None) -> None:
+        self.size, self.time_base, self.rate, self.colour = (width, height), time_base, rate, colour
 
     def _add_video(self) -> None:
         assert self.container is not None and self.size is not None
-        self.video = add_video_stream(self.container, self.encoder, *self.size, self.time_base, self.rate, live=True)
+        self.video = add_video_stream(self.container, self.encoder, *self.size, self.time_base, self.rate, live=True,
+                                      colour=self.colour)
 
 
 def is_segment_pattern(target: str) -> bool:
@@ -184,8 +187,9 @@ class RtspSink(_LiveEncodedSink):
         self._closing = False
         self._sender: Optional[threading.Thread] = None
 
-    def open(self, width: int, height: int, time_base: Fraction, rate: Optional[Fraction]) -> None:
-        super().open(width, height, time_base, rate)
+    def open(self, width: int, height: int, time_base: Fraction, rate: Optional[Fraction],
+             colour: Optional[Colour] = None) -> None:
+        super().open(width, height, time_base, rate, colour)
         self._backlog_max = max(2, round(float(rate or 25) * self.backlog_seconds))
         self._sender = threading.Thread(target=self._send_loop, name=f"vidclear-publish-{self.name}", daemon=True)
         self._sender.start()

@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import BinaryIO, Optional
 
 import av
+from av.video.reformatter import ColorRange
 
 from ..config import AudioConfig, EncoderConfig
 from ..errors import OutputError, write_error
 from .image_sink import is_image_output
 from .live import is_rtsp
 from .names import fitting, name_max
+from .source import Colour
 
 log = logging.getLogger(__name__)
 
@@ -127,12 +129,18 @@ def add_video_stream(
     time_base: Fraction,
     rate: Optional[Fraction],
     live: bool = False,
+    colour: Optional[Colour] = None,
 ) -> av.video.stream.VideoStream:
-    """The one place an encoder is configured (files, segments and RTSP alike)."""
+    """The one place an encoder is configured (files, segments and RTSP alike). ``colour``: the input's,
+    written into the stream (limited range always: the frames are, docs/reliability.md)."""
     codec = resolve_codec(encoder.codec)
     stream = container.add_stream(codec, rate=rate or Fraction(30))
     stream.width, stream.height = width, height
     stream.pix_fmt = "yuv420p"
+    if colour is not None:
+        cc = stream.codec_context
+        cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = (colour.space, colour.primaries,
+                                                                            colour.trc, ColorRange.MPEG)
     stream.time_base = time_base
     stream.codec_context.time_base = time_base
     options = {"crf": str(encoder.crf), "preset": encoder.preset}
@@ -225,7 +233,8 @@ class FileSink:
         with self._audio_lock:
             self._pending_audio.append(packet)
 
-    def open(self, width: int, height: int, time_base: Fraction, rate: Optional[Fraction]) -> None:
+    def open(self, width: int, height: int, time_base: Fraction, rate: Optional[Fraction],
+             colour: Optional[Colour] = None) -> None:
         """Create the file and its streams. Called before the run starts, while the
         input (whose audio stream is the template) is certainly still open."""
         self._claim = claim_temporary(self.tmp, self.output)
@@ -234,7 +243,8 @@ class FileSink:
                 self.container = av.open(str(self.tmp), "w", format=self.format)
             except (av.error.FFmpegError, OSError) as e:
                 raise OutputError(f"cannot write {self.output}: {getattr(e, 'strerror', None) or e}") from None
-            self.video = add_video_stream(self.container, self.encoder, width, height, time_base, rate)
+            self.video = add_video_stream(self.container, self.encoder, width, height, time_base, rate,
+                                          colour=colour)
             self.size = (width, height)
             if self.audio_template is not None:
                 self._open_audio(self.audio_template)

@@ -35,8 +35,44 @@ def to_native(frame: av.VideoFrame) -> av.VideoFrame:
     full = frame.color_range == ColorRange.JPEG or frame.format.name.startswith("yuvj")
     out = frame.reformat(format=NATIVE_FORMAT, src_color_range=ColorRange.JPEG if full else None,
                          dst_color_range=ColorRange.MPEG)
-    out.pts, out.time_base = frame.pts, frame.time_base
+    out.pts = frame.pts
+    if frame.time_base is not None:  # a frame made in memory has none
+        out.time_base = frame.time_base
     return out
+
+
+@dataclass(frozen=True)
+class Colour:
+    """The YUV matrix, primaries and transfer the frames are in (FFmpeg's AVColorSpace, AVColorPrimaries and
+    AVColorTransferCharacteristic numbers), for the outputs to say: untagged, a standard-definition input
+    enlarged past 576 lines is shown with high definition's BT.709 matrix, its colours shifted."""
+
+    space: int
+    primaries: int
+    trc: int
+
+
+BT709 = Colour(1, 1, 1)
+UNSPECIFIED = 2
+RGB_PREFIXES = ("rgb", "bgr", "gbr", "argb", "abgr", "0rgb", "0bgr", "gray", "pal8", "ya")
+
+
+def colour_of(pix_fmt: str, space: int, primaries: int, trc: int, height: int) -> Colour:
+    """What the frames' colours are once vidclear has them as yuv420p: an RGB input is turned into YUV with
+    BT.601's matrix (swscale's) from sRGB (BT.709 primaries, sRGB transfer); an untagged YUV input is what a
+    player shows it as: BT.601 up to 576 lines (SMPTE 170M at 480, BT.470BG at 576), else BT.709."""
+    if pix_fmt.startswith(RGB_PREFIXES):
+        return Colour(6, 1, 13)
+    sd = height <= 576
+    guess = Colour(6, 6 if height <= 480 else 5, 6) if sd else BT709
+    return Colour(space if space != UNSPECIFIED else guess.space,
+                  primaries if primaries != UNSPECIFIED else guess.primaries,
+                  trc if trc != UNSPECIFIED else guess.trc)
+
+
+def stream_colour(stream: av.video.stream.VideoStream) -> Colour:
+    cc = stream.codec_context
+    return colour_of(cc.pix_fmt or "", cc.colorspace, cc.color_primaries, cc.color_trc, cc.height)
 
 
 @dataclass
@@ -49,6 +85,7 @@ class VideoInfo:
     pix_fmt: str
     codec: str
     duration_s: Optional[float]
+    colour: Colour = BT709
 
 
 class FileSource:
@@ -99,6 +136,7 @@ class FileSource:
             pix_fmt=cc.pix_fmt or "unknown",
             codec=cc.name,
             duration_s=float(self.container.duration / av.time_base) if self.container.duration else None,
+            colour=stream_colour(self.video),
         )
 
     @property

@@ -44,7 +44,7 @@ class Sink(Protocol):
     frames_written: int
     last_write: Optional[float]
 
-    def open(self, width: int, height: int, time_base, rate) -> None: ...  # noqa: ANN001, E704
+    def open(self, width: int, height: int, time_base, rate, colour=None) -> None: ...  # noqa: ANN001, E704
     def set_rotation(self, degrees: int) -> None: ...  # noqa: E704
     def write(self, frame, pts: int) -> None: ...  # noqa: ANN001, E704
     def close(self, completed: bool) -> None: ...  # noqa: E704
