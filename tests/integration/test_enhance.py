@@ -160,19 +160,25 @@ def test_full_range_and_rgb_inputs_keep_their_levels(tmp_path, codec, pix_fmt):
         (expected.mean(), stored.mean(), np.abs(stored - expected).max())
 
 
-def test_an_excerpt_of_a_file_is_its_frames_and_sound_from_start_for_duration(tmp_path):
+@pytest.mark.parametrize("name, first_s", [("in.mp4", 0), ("in.mkv", 10)])
+def test_an_excerpt_of_a_file_is_its_frames_and_sound_from_start_for_duration(tmp_path, name, first_s):
     """--start did not exist, and --duration on a file stopped after that much wall time, so the frames kept
-    depended on the machine's speed."""
+    depended on the machine's speed. Seconds count from the file's first timestamp: a recording (MPEG-TS, a
+    cut of a longer one) often begins at 10 s or 10000 s."""
     import av
 
-    src = make_clip(tmp_path / "in.mp4", 64, 48, frames=90, fps=30, audio=True)
+    src = make_clip(tmp_path / name, 64, 48, frames=90, fps=30, audio=True,
+                    pts=[first_s * 15360 + i * 512 for i in range(90)])
     out = tmp_path / "cut.mp4"
     r = vidclear("enhance", str(src), str(out), "--model", "identity", "--crf", "0", "--start", "1",
                  "--duration", "1", "--quiet")
     assert r.returncode == 0, r.stderr
     p = probe(out)
     assert p.frames == 30 and p.pts_s[0] == 0 and p.pts_s[-1] == pytest.approx(29 / 30, abs=1e-3)
-    assert 0.9 <= p.audio_end_s <= 1.1, p.audio_end_s  # the sound of that second, moved with the pictures
+    if first_s == 0:
+        assert 0.9 <= p.audio_end_s <= 1.1, p.audio_end_s  # the sound of that second, moved with the pictures
+    else:  # this clip's sound lies at 0-3 s of its timeline, outside the second cut from 11 s
+        assert p.audio_end_s is None, p.audio_end_s
 
     def luma(path: Path, index: int) -> np.ndarray:
         with av.open(str(path)) as c:
@@ -182,7 +188,7 @@ def test_an_excerpt_of_a_file_is_its_frames_and_sound_from_start_for_duration(tm
     assert np.array_equal(luma(out, 0), luma(src, 30)), "the excerpt begins with the frame at 1 s"
     r = vidclear("enhance", str(src), str(tmp_path / "late.mp4"), "--start", "9", "--model", "identity")
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1] == (
-        f"vidclear: error: --start 9 is past the end of {src} (3.0 s long)")
+        f"vidclear: error: --start 9 is past the end of {src} (3.0 s long)"), r.stderr
     r = vidclear("enhance", f"rtsp://127.0.0.1:{free_port()}/cam", str(tmp_path / "c.ts"), "--start", "5")
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1] == (
         "vidclear: error: --start is for recorded files: a camera is enhanced from now")

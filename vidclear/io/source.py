@@ -101,7 +101,8 @@ class FileSource:
         self.damage: Optional[str] = None
         self.decoded = 0
         self.rotation = 0  # display rotation of the first frame, degrees counter-clockwise
-        self.start = 0.0  # cut(): the seconds of the video decoded, [start, end)
+        self.cutting = False  # cut(): only the seconds [start, end) of the file's timeline are decoded
+        self.start = 0.0
         self.end: Optional[float] = None
         self._converted_logged = False
         if not self.path.exists():
@@ -153,19 +154,25 @@ class FileSource:
     def cut(self, start: float, duration: Optional[float]) -> None:
         """Decode only the seconds [start, start + duration) of the video, its timestamps and the audio's moved
         to begin there: an excerpt of a long recording, as ``ffmpeg -ss START -t DURATION`` makes one."""
-        length = self.info.duration_s
-        if length is not None and start >= length:
-            raise InputError(f"--start {start:g} is past the end of {self.path} ({length:.1f} s long)")
-        self.start, self.end = start, None if duration is None else start + duration
+        # seconds count from the video's first timestamp, where a recording seldom is 0 (MPEG-TS, a cut)
+        v = self.video
+        origin = float(v.start_time * v.time_base) if v.start_time is not None and v.time_base else 0.0
+        c = self.container
+        if c.duration:
+            length = (c.start_time or 0) / av.time_base + c.duration / av.time_base - origin
+            if start >= length:
+                raise InputError(f"--start {start:g} is past the end of {self.path} ({length:.1f} s long)")
+        self.start, self.end = origin + start, None if duration is None else origin + start + duration
+        self.cutting = True
         if start:
             try:
-                self.container.seek(int(start * av.time_base), backward=True)  # the key frame at or before it
+                self.container.seek(int(self.start * av.time_base), backward=True)  # the key frame at or before it
             except av.error.FFmpegError as e:  # a stream that cannot seek (raw H.264): read up to the start
                 log.info("cannot seek in %s (%s): decoding from the beginning to %g s", self.path, _reason(e), start)
 
     def _in_cut(self, pts: Optional[int], time_base: Fraction) -> Optional[bool]:
         """Whether a timestamp lies in the cut; None once it is past the end (and for every later one)."""
-        if pts is None or (not self.start and self.end is None):
+        if pts is None or not self.cutting:
             return True
         t = float(pts * time_base)
         if self.end is not None and t >= self.end - 1e-6:
@@ -174,8 +181,8 @@ class FileSource:
 
     def frames(self) -> Iterator[av.VideoFrame]:
         streams = [self.video] + ([self.audio] if self.audio is not None and self.on_audio_packet else [])
-        shift_video = round(self.start / self.video.time_base) if self.start else 0
-        shift_audio = round(self.start / self.audio.time_base) if self.start and self.audio is not None else 0
+        shift_video = round(self.start / self.video.time_base) if self.cutting else 0  # the excerpt begins at 0
+        shift_audio = round(self.start / self.audio.time_base) if self.cutting and self.audio is not None else 0
         try:
             for packet in self.container.demux(*streams):
                 if packet.stream.type == "audio":
