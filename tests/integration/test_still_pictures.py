@@ -52,6 +52,9 @@ def test_a_picture_of_a_video_takes_its_first_frame_only_when_asked(tmp_path):
         f"vidclear: error: {tmp_path / 'f.png'} is a picture, and the input has 6 frames: give --max-frames 1 for "
         "the first, or name a video (.mp4 .mkv .mov .ts) for all of them"), r.stderr
     assert not (tmp_path / "f.png").exists() and "loaded model" not in r.stderr, "refused before any work"
+    r = vidclear("enhance", str(clip), str(tmp_path / "f.png"), "--model", "bicubic-x2", "--start", "0.05")
+    assert r.returncode == 2 and "is a picture, and the input has" in r.stderr and "loaded model" not in r.stderr, \
+        "an excerpt of several frames is refused before any work too (it failed at its second frame)"
     for out in ("f.png", "f.mkv"):  # the picture is the first frame of the video the same run makes (lossless)
         r = vidclear("enhance", str(clip), str(tmp_path / out), "--model", "bicubic-x2", "--max-frames", "1",
                      "--crf", "0", "--quiet")

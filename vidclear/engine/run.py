@@ -103,7 +103,8 @@ def run_enhance(
     try:
         if cut:
             source.cut(start, duration)  # type: ignore[union-attr]
-        check_one_picture(output_path, None if cut else info.frames, cfg.max_frames, live)
+        frames = expected_frames(info, start, duration) if cut else info.frames
+        check_one_picture(output_path, frames, cfg.max_frames, live)
     except (InputError, OutputError):
         source.close()
         raise
@@ -126,7 +127,6 @@ def run_enhance(
     if timer:
         timer.daemon = True
         timer.start()
-    frames = expected_frames(info, start, duration) if cut else info.frames
     total = None if live else (min(frames, cfg.max_frames) if frames and cfg.max_frames else (cfg.max_frames or frames))
     try:
         with progress_reporter(show_progress and on_frames is None, total or None) as on_progress:
