@@ -41,26 +41,26 @@ def auto_or_positive_int(text: str) -> int | str:
     return text if text == "auto" else positive_int(text)
 
 
-def positive_float(text: str) -> float:
-    """A number of seconds above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"give a number, not {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"give a number of seconds above 0, not {text}")
-    return value
+def seconds(zero_allowed: bool) -> Callable[[str], float]:
+    """An argparse type: a number of seconds above 0, or of 0 or more when ``zero_allowed`` (a point in a video)."""
+    bound = "of 0 or more" if zero_allowed else "above 0"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"give a number, not {text!r}") from None
+        if not (value >= 0 if zero_allowed else value > 0) or value == float("inf"):  # nan fails both
+            raise argparse.ArgumentTypeError(f"give a number of seconds {bound}, not {text}")
+        return value
+
+    return parse
 
 
-def start_seconds(text: str) -> float:
-    """A point in a video: 0 or more seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"give a number of seconds, not {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"give a number of seconds of 0 or more, not {text}")
-    return value
+positive_float = seconds(zero_allowed=False)
+"""A duration: above 0."""
+start_seconds = seconds(zero_allowed=True)
+"""A point in a video: 0 or more seconds."""
 
 
 def report_file(text: str) -> Path:

@@ -42,7 +42,7 @@ def check_one_picture(target: str | Path, frames: Optional[int], max_frames: Opt
     if live:
         raise OutputError(f"{target} is a picture: from a camera give --max-frames 1 for a snapshot, or "
                           f"{VIDEO_INSTEAD}")
-    if frames and frames > 1 and max_frames != 1:
+    if frames and frames > 1:
         raise OutputError(f"{target} is a picture, and the input has {frames} frames: give --max-frames 1 for the "
                           f"first, or {VIDEO_INSTEAD}")
 
