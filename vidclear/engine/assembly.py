@@ -81,11 +81,14 @@ def start_service(cfg: Config, live: bool, frame_hw: Optional[tuple[int, int]] =
                             auto_fallback(cfg.backend))
 
 
-def open_source(source: str, cfg: Config, fail_fast: bool = True, password_env: Optional[str] = None) -> Source:
+def open_source(source: str, cfg: Config, fail_fast: bool = True, password_env: Optional[str] = None,
+                label: Optional[str] = None) -> Source:
+    """A file or a live stream; ``label`` (a camera's configured name) goes into a live source's log lines."""
     if is_live(source):
         live = cfg.live
         return LiveSource(with_password(source, password_env), live.transport, live.open_timeout,
-                          live.stall_timeout, live.backoff_initial, live.backoff_max, live.max_retries, fail_fast)
+                          live.stall_timeout, live.backoff_initial, live.backoff_max, live.max_retries, fail_fast,
+                          label)
     if "://" in source:  # a mistyped scheme: not a file named "htp:/..." that is not found
         raise InputError(f"unsupported stream {redact(source)}: vidclear reads files and {', '.join(LIVE_PREFIXES)}")
     return FileSource(Path(source))

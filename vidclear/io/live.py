@@ -64,9 +64,11 @@ class LiveSource:
         backoff_max: float = 10.0,
         max_retries: Optional[int] = None,
         fail_fast: bool = True,
+        label: Optional[str] = None,
     ) -> None:
         self.url = url
-        self.name = redact(url)
+        # what the log calls it: serve names each camera, so its lines say which of many it is
+        self.name = f"{label} at {redact(url)}" if label else redact(url)
         self.transport = transport
         self.open_timeout = open_timeout
         self.stall_timeout = stall_timeout
@@ -167,7 +169,7 @@ class LiveSource:
             except InputError as e:
                 self.stats.last_error = str(e)
                 wait = min(self.backoff_max, delay) * random.uniform(0.8, 1.2)
-                log.info("live source %s: attempt %d failed (%s); next in %.1f s", self.name, attempt, e, wait)
+                log.info("%s (attempt %d); next in %.1f s", e, attempt, wait)  # e names the source
                 self.stop.wait(wait)
                 delay = min(self.backoff_max, delay * 2)
                 continue

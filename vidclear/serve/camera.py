@@ -57,7 +57,8 @@ class Camera:
         """Connect (retrying forever), assemble, run; if the pipeline fails, log it and start again."""
         while not self.stopping.is_set():
             try:
-                source = open_source(self.cfg.url, self.run_cfg, fail_fast=False, password_env=self.cfg.password_env)
+                source = open_source(self.cfg.url, self.run_cfg, fail_fast=False, password_env=self.cfg.password_env,
+                                     label=self.name)
                 source.restart_on_resize = True  # new segments at the camera's new size
                 with self._lock:
                     self.source = source
