@@ -2,9 +2,17 @@
 a damaged line, and the entry after a line cut short was lost by being appended to it."""
 
 import json
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
 
 from vidclear.archive.inputs import Job
-from vidclear.archive.journal import JOURNAL, Journal
+from vidclear.archive.journal import JOURNAL, Journal, remove_partials
+from vidclear.io.image_sink import ImageSink
 
 
 def entry(key: str, status: str = "done") -> str:
@@ -27,3 +35,28 @@ def test_damaged_lines_are_skipped_and_a_line_cut_short_does_not_swallow_the_nex
     again.close()
     assert sorted(again.entries) == ["a", "b", "d"], "the line after the cut one is read"
     assert again.entries["d"]["output"] == str(tmp_path / "out" / "d.mp4")
+
+
+class _Killed(BaseException):
+    """A run killed while it renamed its picture into place."""
+
+
+def test_the_picture_a_killed_run_was_writing_is_cleared_by_the_next_batch(tmp_path, monkeypatch):
+    """Pictures are written whole through a temporary file; the one a SIGKILL leaves must be a name batch knows."""
+    out = tmp_path / "out"
+    sink = ImageSink(out / "plate_x3.png")
+    sink.open(48, 32, Fraction(1, 25), Fraction(25))
+    sink.write(av.VideoFrame.from_ndarray(np.full((32, 48, 3), 90, np.uint8), format="rgb24").reformat(
+        format="yuv420p"), 0)
+    temporaries = []
+
+    def killed(src, dst):  # noqa: ANN001, ARG001
+        temporaries.append(Path(src))
+        raise _Killed
+
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(_Killed):
+        sink.close(completed=True)
+    monkeypatch.undo()
+    temporaries[0].write_bytes(b"half a PNG")  # what SIGKILL leaves: an exception or SIGTERM removes it
+    assert remove_partials(out) == 1 and not temporaries[0].exists() and not list(out.iterdir())

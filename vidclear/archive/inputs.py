@@ -17,6 +17,7 @@ from typing import Iterable, Optional
 from ..errors import ConfigError, InputError
 from ..io.image_sink import IMAGE_EXTENSIONS
 from ..io.live import is_live
+from ..io.names import PARTIAL_TAG
 from ..io.sink import CONTAINERS
 from ..secrets import redact
 
@@ -52,7 +53,7 @@ def _arguments(items: Iterable[str]) -> Iterable[tuple[str, str]]:
 
 def _videos_below(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES
-                  and ".vidclear-partial" not in p.name)
+                  and PARTIAL_TAG not in p.name)
 
 
 def _output_ext(source: Path, ext: Optional[str]) -> str:

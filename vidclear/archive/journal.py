@@ -19,6 +19,7 @@ from typing import Optional
 
 from ..config import Config
 from ..errors import InputError, OutputError, write_error
+from ..io.names import PARTIAL_TAG
 from .inputs import Job
 
 JOURNAL = "vidclear-batch.jsonl"
@@ -108,7 +109,7 @@ def remove_partials(outdir: Path) -> int:
     """Temporary files a killed run left below OUTDIR (never at an output path); the lock says no run is
     writing them now."""
     count = 0
-    for p in outdir.rglob(".*.vidclear-partial*"):
+    for p in outdir.rglob(f".*{PARTIAL_TAG}*"):
         p.unlink(missing_ok=True)
         count += 1
     return count

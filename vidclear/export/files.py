@@ -41,7 +41,7 @@ def written_whole(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
         raise
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """``data`` at ``path``, through a unique temporary file renamed into place."""
-    with written_whole(path) as tmp:
+def write_atomically(path: Path, data: bytes, suffix: str = ".tmp") -> None:
+    """``data`` at ``path``, through a unique temporary file (ending ``suffix``) renamed into place."""
+    with written_whole(path, suffix) as tmp:
         tmp.write_bytes(data)

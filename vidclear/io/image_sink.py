@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import OutputError
 from ..export.files import write_atomically
+from .names import PARTIAL_TAG
 from .source import Colour
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -85,5 +86,5 @@ class ImageSink:
         ok, data = cv2.imencode(self.output.suffix.lower(), self.picture, params)
         if not ok:
             raise OutputError(f"cannot encode {self.output} as a {self.output.suffix} picture")
-        write_atomically(self.output, data.tobytes())
+        write_atomically(self.output, data.tobytes(), PARTIAL_TAG)  # a killed batch's leftover is known
         self.picture = None

@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 
 NAME_MAX = 255
+# in the name of every file an output is written under until it is whole: batch removes those a killed run left
+PARTIAL_TAG = ".vidclear-partial"
 
 
 def name_max(folder: Path) -> int:

@@ -24,7 +24,7 @@ from ..config import AudioConfig, EncoderConfig
 from ..errors import OutputError, write_error
 from .image_sink import is_image_output
 from .live import is_rtsp
-from .names import fitting, name_max
+from .names import PARTIAL_TAG, fitting, name_max
 from .source import Colour
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ def add_video_stream(
 def temporary_path(output: Path) -> Path:
     """The name ``output`` is written under until it is whole: '.STEM.vidclear-partial.EXT' beside it, the stem
     shortened if that name would be longer than the file system allows."""
-    tag = f".vidclear-partial{output.suffix}"
+    tag = f"{PARTIAL_TAG}{output.suffix}"
     room = name_max(output.parent) - 1 - len(os.fsencode(tag))
     return output.with_name(f".{fitting(output.stem, room)}{tag}")
 
