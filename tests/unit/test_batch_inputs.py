@@ -62,3 +62,17 @@ def test_a_picture_stays_a_picture_and_a_folder_gives_its_videos(tmp_path):
                       str(tmp_path / "in" / "cam.avi")], out, ".mp4")
     assert [j.output for j in jobs] == [out / "snap.png", out / "plate.jpg", out / "cam.mp4"]
     assert [j.input.name for j in find_jobs([str(tmp_path / "in")], out)] == ["cam.avi"]
+
+
+def test_a_folder_of_pictures_says_how_to_give_them(tmp_path):
+    """A folder of snapshots gave 'no video files among the inputs' and no way forward."""
+    for name in ("a.png", "sub/b.png"):
+        (tmp_path / "snaps" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "snaps" / name).write_bytes(b"")
+    with pytest.raises(InputError) as error:
+        find_jobs([str(tmp_path / "snaps")], tmp_path / "out")
+    pattern = f"{tmp_path / 'snaps'}/**/*.png"
+    assert str(error.value) == ("no video files among the inputs (2 pictures: a folder gives its videos only; name "
+                                f"the pictures, or match them with a glob such as '{pattern}')")
+    jobs = find_jobs([pattern], tmp_path / "out")  # the glob it suggests finds them all
+    assert sorted(j.input.name for j in jobs) == ["a.png", "b.png"]

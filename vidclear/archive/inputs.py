@@ -56,6 +56,17 @@ def _videos_below(folder: Path) -> list[Path]:
                   and PARTIAL_TAG not in p.name)
 
 
+def _pictures_hint(folder: Path) -> str:
+    """For a folder without videos: the pictures in it, which a folder does not give (an NVR export's thumbnails
+    would be enhanced beside its recordings), and how to ask for them."""
+    pictures = [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
+    if not pictures:
+        return ""
+    pattern = folder / "**" / f"*{pictures[0].suffix}"
+    return (f" ({len(pictures)} pictures: a folder gives its videos only; name the pictures, or match them "
+            f"with a glob such as '{pattern}')")
+
+
 def _output_ext(source: Path, ext: Optional[str]) -> str:
     """--ext, else the input's own (a picture stays a picture), else FALLBACK_EXT."""
     if source.suffix.lower() in IMAGE_EXTENSIONS:  # one frame: --ext's video containers are for videos
@@ -82,6 +93,7 @@ def find_jobs(items: list[str], outdir: Path, ext: Optional[str] = None) -> list
     inputs that would write the same output."""
     ext = normalise_ext(ext)
     found: list[tuple[Path, Path]] = []  # (input, output relative to outdir)
+    hint = ""  # the pictures in a folder without videos, for the error if nothing else is found
     for item, where in _arguments(items):
         if is_live(item):
             raise InputError(f"{redact(item)} is a live stream: batch enhances recorded files; record a camera with "
@@ -90,7 +102,9 @@ def find_jobs(items: list[str], outdir: Path, ext: Optional[str] = None) -> list
         if path.is_dir():
             videos = _videos_below(path)
             if not videos:
-                log.warning("no video files below %s", path)
+                pictures = _pictures_hint(path)
+                log.warning("no video files below %s%s", path, pictures)
+                hint = hint or pictures
             found += [(v, v.relative_to(path).with_suffix(_output_ext(v, ext))) for v in videos]
         elif path.is_file():
             found.append((path, Path(path.name).with_suffix(_output_ext(path, ext))))
@@ -123,5 +137,5 @@ def find_jobs(items: list[str], outdir: Path, ext: Optional[str] = None) -> list
         raise InputError(f"the inputs are in the output folder {outdir}: their outputs would replace them; "
                          "give -o another folder")
     if not jobs:
-        raise InputError("no video files among the inputs")
+        raise InputError(f"no video files among the inputs{hint}")
     return jobs

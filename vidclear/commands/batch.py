@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         frames = sum(r.get("frames", 0) for r in enhanced)
         print(f"{len(results)} files: {len(enhanced)} enhanced, "
               f"{sum(r['status'] == 'skipped' for r in results)} skipped (done before), {len(failed)} failed; "
-              + (f"{frames} frames in {wall:.1f} s ({frames / wall:.1f} fps overall); " if frames else "")
+              + (f"{frames} frames in {wall:.2f} s ({frames / wall:.1f} fps overall); " if frames else "")
               + f"outputs in {args.output}")
     if failed:
         print(f"vidclear: error: {len(failed)} of {len(results)} files failed: "
