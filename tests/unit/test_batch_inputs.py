@@ -26,6 +26,11 @@ def test_a_listed_name_that_matches_nothing_is_named_with_its_line(tmp_path):
     with pytest.raises(InputError) as error:
         find_jobs([f"@{listing}"], tmp_path / "out")
     assert str(error.value) == f"no such file, folder or match: {tmp_path / 'gone.mp4'} (line 4 of {listing})"
+    with pytest.raises(InputError) as error:  # a relative name: where it was looked for
+        listing.write_text("cam1/a.mp4\n")
+        find_jobs([f"@{listing}"], tmp_path / "out")
+    assert str(error.value) == (f"no such file, folder or match: cam1/a.mp4 (line 1 of {listing}; a relative name "
+                                f"is taken from the working folder {os.getcwd()})")
     with pytest.raises(InputError) as error:  # a command-line argument has no line to name
         find_jobs([str(tmp_path / "gone.mp4")], tmp_path / "out")
     assert str(error.value) == f"no such file, folder or match: {tmp_path / 'gone.mp4'}"

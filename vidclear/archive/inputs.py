@@ -36,7 +36,7 @@ class Job:
 
 def _arguments(items: Iterable[str]) -> Iterable[tuple[str, str]]:
     """(argument, where it came from) with each ``@list.txt`` replaced by its lines (blank lines and # comments
-    skipped); where is '' for a command-line argument, else ' (line N of list.txt)' for the error that names it."""
+    skipped); where is '' for a command-line argument, else 'line N of list.txt' for the error that names it."""
     for item in items:
         if not item.startswith("@"):
             yield item, ""
@@ -47,7 +47,7 @@ def _arguments(items: Iterable[str]) -> Iterable[tuple[str, str]]:
             lines = listing.read_text(encoding=sys.getfilesystemencoding(), errors="surrogateescape").splitlines()
         except OSError as e:
             raise InputError(f"cannot read the input list {listing}: {e.strerror or e}") from None
-        yield from ((line.strip(), f" (line {n} of {listing})") for n, line in enumerate(lines, 1)
+        yield from ((line.strip(), f"line {n} of {listing}") for n, line in enumerate(lines, 1)
                     if line.strip() and not line.lstrip().startswith("#"))
 
 
@@ -111,7 +111,9 @@ def find_jobs(items: list[str], outdir: Path, ext: Optional[str] = None) -> list
         else:
             matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
             if not matches:
-                raise InputError(f"no such file, folder or match: {item}{where}")
+                if where and not path.is_absolute():  # a list made elsewhere ('find . > list.txt') read from here
+                    where += f"; a relative name is taken from the working folder {Path.cwd()}"
+                raise InputError(f"no such file, folder or match: {item}" + (f" ({where})" if where else ""))
             for m in matches:
                 if m.is_dir():
                     found += [(v, v.relative_to(m).with_suffix(_output_ext(v, ext))) for v in _videos_below(m)]
