@@ -15,6 +15,7 @@ from vidclear.backends.select import backend_table, create_backend
 from vidclear.backends.torch_backend import TorchBackend
 from vidclear.errors import BackendUnavailable, UnknownNameError
 from vidclear.evaluation.metrics import psnr
+from vidclear.export import onnx_export
 from vidclear.export.onnx_export import (
     INT8_MIN_PSNR,
     export_onnx,
@@ -60,6 +61,12 @@ def test_a_model_that_int8_spoils_runs_at_fp32_under_cpu_precision_int8(tmp_path
     assert said[0].endswith(f"dB PSNR from the fp32 model's ({INT8_MIN_PSNR} dB needed); running 'lowlight' at fp32")
     frame = np.random.default_rng(0).random((1, 3, 24, 32), dtype=np.float32)
     assert night.infer(frame).shape == (1, 3, 24, 32)
+    # the next run learns it from the verdict kept beside the cache, without quantizing again (seconds each start)
+    monkeypatch.setattr(onnx_export, "quantize_int8", lambda *a: pytest.fail("quantized again"))
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        again = OnnxRuntimeBackend(get_model("lowlight"), "cpu", options)
+    assert again.precision == "fp32" and [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == said
     # asked for by name, INT8 is refused in one line
     r = subprocess.run([sys.executable, "-m", "vidclear", "export", "lowlight", "--precision", "int8", "-o",
                         str(tmp_path / "ll.onnx")], capture_output=True, text=True, timeout=300, cwd=REPO)

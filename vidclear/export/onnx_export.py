@@ -23,7 +23,7 @@ from ..errors import VidclearError
 from ..evaluation.metrics import psnr
 from ..models.registry import ModelSpec
 from ..shared_data import SHARED_DATA
-from .files import written_whole
+from .files import write_atomically, written_whole
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,11 @@ ORT_DEFAULT_SEVERITY = 2  # ONNX Runtime's own default: warnings and worse
 class Int8Unavailable(VidclearError):
     """No INT8 export of this model here: it strays too far from the fp32 output (the low-light network does),
     or the training images it is calibrated on are not beside the repository."""
+
+
+class Int8Spoils(Int8Unavailable):
+    """INT8 measured too far from fp32: a verdict on these weights, kept beside the cache so that no later run
+    spends the quantization (seconds at every start) to learn it again."""
 
 
 def engines_dir() -> Path:
@@ -158,10 +163,18 @@ def parity_psnr(spec: ModelSpec, onnx_path: Path) -> float:
 
 
 def ensure_onnx(spec: ModelSpec, precision: Precision = "fp32") -> Path:
-    """The cached export for these weights, made on first use."""
+    """The cached export for these weights, made on first use; an INT8 export that failed its check stays refused
+    (its verdict file is named after the weights, so new weights are measured afresh)."""
     path = default_onnx_path(spec, precision)
+    verdict = path.with_suffix(".refused")
+    if verdict.exists():
+        raise Int8Spoils(verdict.read_text().strip())
     if not path.exists():
-        export_onnx(spec, path, precision)
+        try:
+            export_onnx(spec, path, precision)
+        except Int8Spoils as e:
+            write_atomically(verdict, f"{e}\n".encode())
+            raise
     return path
 
 
@@ -240,7 +253,7 @@ def quantize_int8(spec: ModelSpec, fp32_path: Path, path: Path) -> Path:
             ort.set_default_logger_severity(ORT_DEFAULT_SEVERITY)
         db = parity_psnr(spec, tmp)
         if db < INT8_MIN_PSNR:
-            raise Int8Unavailable(f"INT8 does not suit '{spec.name}': its output is {db:.1f} dB PSNR from the "
+            raise Int8Spoils(f"INT8 does not suit '{spec.name}': its output is {db:.1f} dB PSNR from the "
                                   f"fp32 model's ({INT8_MIN_PSNR} dB needed)")
     log.info("quantized %s to INT8 at %s: %.1f dB PSNR against PyTorch fp32", spec.name, path, db)
     return path
