@@ -11,6 +11,7 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -308,9 +309,13 @@ def test_output_equal_to_input(av_clip, tmp_path):
 
 def test_output_that_is_a_folder(av_clip, tmp_path):
     # it used to be told its extension "(none)" is unsupported
-    r = vidclear("enhance", str(av_clip), str(tmp_path), "--quiet")
-    _assert_one_error_line(r, f"output path is a folder: {tmp_path}; name a file in it (such as "
-                              f"{tmp_path / av_clip.stem}.mp4), or use 'vidclear batch'")
+    r = vidclear("enhance", str(av_clip), str(av_clip.parent), "--quiet")  # the suggestion is not the input itself
+    _assert_one_error_line(r, f"output path is a folder: {av_clip.parent}; name a file in it (such as "
+                              f"{av_clip.parent / av_clip.stem}_enhanced.mp4), or use 'vidclear batch'")
+    still = tmp_path / "plate.PNG"
+    still.write_bytes(cv2.imencode(".png", np.zeros((16, 16, 3), np.uint8))[1].tobytes())
+    r = vidclear("enhance", str(still), str(tmp_path), "--quiet")
+    _assert_one_error_line(r, f"name a file in it (such as {tmp_path / 'plate_enhanced.png'})")
     # a camera's output is checked before the camera is tried (nothing listens on this port)
     r = vidclear("enhance", f"rtsp://127.0.0.1:{free_port()}/cam", str(tmp_path), "--quiet")
     _assert_one_error_line(r, f"output path is a folder: {tmp_path}; name a file or a segment pattern in it")

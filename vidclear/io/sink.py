@@ -56,8 +56,10 @@ def check_output_path(output: Path, input_path: Optional[Path] = None) -> None:
         if input_path is None:  # a camera's output
             raise OutputError(f"output path is a folder: {output}; name a file or a segment pattern in it (such as "
                               f"{output / 'cam_%Y%m%d_%H%M%S.ts'})")
-        raise OutputError(f"output path is a folder: {output}; name a file in it (such as {output / input_path.stem}"
-                          ".mp4), or use 'vidclear batch' to enhance many files into a folder")
+        # not the input's own name: the folder may be the input's, and a still stays a still
+        example = output / f"{input_path.stem}_enhanced{input_path.suffix.lower() if is_image_output(input_path) else '.mp4'}"
+        raise OutputError(f"output path is a folder: {output}; name a file in it (such as {example}), or use "
+                          "'vidclear batch' to enhance many files into a folder")
     if not is_image_output(output):
         container_format(output)
     parent = output.parent if str(output.parent) else Path(".")
