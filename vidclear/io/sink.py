@@ -57,7 +57,8 @@ def check_output_path(output: Path, input_path: Optional[Path] = None) -> None:
             raise OutputError(f"output path is a folder: {output}; name a file or a segment pattern in it (such as "
                               f"{output / 'cam_%Y%m%d_%H%M%S.ts'})")
         # not the input's own name: the folder may be the input's, and a still stays a still
-        example = output / f"{input_path.stem}_enhanced{input_path.suffix.lower() if is_image_output(input_path) else '.mp4'}"
+        ext = input_path.suffix.lower() if is_image_output(input_path) else ".mp4"
+        example = output / f"{input_path.stem}_enhanced{ext}"
         raise OutputError(f"output path is a folder: {output}; name a file in it (such as {example}), or use "
                           "'vidclear batch' to enhance many files into a folder")
     if not is_image_output(output):
