@@ -35,6 +35,9 @@ CAMERA = "{name: gate, url: 'rtsp://viewer:s3cret@127.0.0.1:9/cam', outputs: ['O
          "camera gate: url htp://viewer:***@h/c is not a camera stream"),
         ("cameras: [{name: gate, url: 'rtsp//viewer:s3cret@h/c', outputs: ['OUT/a.ts']}]\n",
          "camera gate: url rtsp//viewer:***@h/c is not a camera stream"),
+        # it was a camera retrying forever, logging the missing variable, while serve ran on (exit 0)
+        ("cameras: [{name: gate, url: 'rtsp://viewer@h/c', password_env: VIDCLEAR_UNSET_PW, outputs: ['OUT/a.ts']}]\n",
+         "camera gate: environment variable VIDCLEAR_UNSET_PW (the password for rtsp://viewer@h/c) is not set"),
         # a picture holds one frame: a camera would fail at its second
         ("cameras: [{name: gate, url: 'rtsp://h/c', outputs: ['OUT/snap.png']}]\n",
          "camera gate: OUT/snap.png is a picture; a camera records video: a file (.ts .mkv .mp4 .mov), a segment "

@@ -17,7 +17,7 @@ from ..errors import ConfigError, VidclearError
 from ..io.image_sink import is_image_output
 from ..io.live import LIVE_PREFIXES, is_live, is_rtsp
 from ..io.sink import check_target
-from ..secrets import redact
+from ..secrets import redact, with_password
 
 
 class _Strict(BaseModel):
@@ -80,6 +80,16 @@ def load_serve_config(path: Path) -> ServeConfig:
         except VidclearError as e:
             raise ConfigError(f"config {path}: camera {camera.name}: {e}") from None
     return cfg
+
+
+def check_passwords(cfg: ServeConfig, path: Path) -> None:
+    """Before serving here: every camera's ``password_env`` is set (it was a camera retrying forever,
+    logging that the variable was missing, while serve ran on as if healthy)."""
+    for camera in cfg.cameras:
+        try:
+            with_password(camera.url, camera.password_env)
+        except VidclearError as e:
+            raise ConfigError(f"config {path}: camera {camera.name}: {e}") from None
 
 
 def check_outputs(cfg: ServeConfig, path: Path) -> None:

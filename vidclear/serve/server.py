@@ -20,7 +20,7 @@ from typing import Optional
 from ..engine.assembly import start_service
 from ..stop_signals import on_stop_signals
 from .camera import Camera
-from .config import ServeConfig, check_outputs, load_serve_config
+from .config import ServeConfig, check_outputs, check_passwords, load_serve_config
 from .keep_up import check_models_keep_up
 from .metrics import Metrics, health_report, start_http
 
@@ -134,6 +134,8 @@ def run_serve(config_path: Path, duration: Optional[float] = None, ray_address: 
     cfg = load_serve_config(config_path)
     check_outputs(cfg, config_path)
     on_cluster = ray_address is not None or cfg.cluster.address is not None
+    if not on_cluster:  # on a cluster the variables are set where the cameras run (docs/cluster.md)
+        check_passwords(cfg, config_path)
     server = Server(cfg, on_cluster, ray_address or cfg.cluster.address)
     done = threading.Event()
 
