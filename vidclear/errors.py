@@ -20,6 +20,14 @@ class InputError(VidclearError):
     """An input that is missing, unreadable, not a video, or damaged."""
 
 
+class CameraUnreachable(InputError):
+    """A live source that could not be opened; ``reason`` is why, without the source's name, for a table row."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class StreamSizeChanged(InputError):
     """A live source now sends frames of another size (a camera reconfigured while vidclear ran)."""
 

@@ -19,7 +19,7 @@ from typing import Iterator, Optional
 
 import av
 
-from ..errors import InputError, StreamSizeChanged
+from ..errors import CameraUnreachable, InputError, StreamSizeChanged
 from ..secrets import redact
 from .live_clock import StreamClock
 from .source import VideoInfo, stream_colour, to_native
@@ -115,9 +115,10 @@ class LiveSource:
         except (av.error.FFmpegError, OSError, TimeoutError) as e:
             reason = redact(str(getattr(e, "strerror", None) or e))
             if "401" in reason or "Unauthorized" in reason:
-                raise InputError(f"live source {self.name} rejected the credentials (authentication failed: "
-                                 f"{reason}): check the user name and the password (password_env)") from None
-            raise InputError(f"cannot open live source {self.name}: {reason}") from None
+                reason = (f"rejected the credentials (authentication failed: {reason}): check the user name and the "
+                          "password (password_env)")
+                raise CameraUnreachable(f"live source {self.name} {reason}", reason) from None
+            raise CameraUnreachable(f"cannot open live source {self.name}: {reason}", reason) from None
         if not self.container.streams.video:
             self.container.close()
             raise InputError(f"live source {self.name} has no video stream")
