@@ -254,6 +254,6 @@ def quantize_int8(spec: ModelSpec, fp32_path: Path, path: Path) -> Path:
         db = parity_psnr(spec, tmp)
         if db < INT8_MIN_PSNR:
             raise Int8Spoils(f"INT8 does not suit '{spec.name}': its output is {db:.1f} dB PSNR from the "
-                                  f"fp32 model's ({INT8_MIN_PSNR} dB needed)")
+                             f"fp32 model's ({INT8_MIN_PSNR} dB needed)")
     log.info("quantized %s to INT8 at %s: %.1f dB PSNR against PyTorch fp32", spec.name, path, db)
     return path
