@@ -75,6 +75,14 @@ def test_batch_on_two_nodes_equals_the_local_batch_and_uses_both(tmp_path, two_n
     again = batch(str(src), "-o", str(remote), "--ray", cluster.address)  # the driver's journal resumes
     assert again.returncode == 1 and "0 enhanced, 7 skipped (done before), 1 failed" in again.stdout
 
+    clip, cut = str(src / "c_audio.mp4"), ("--start", "0.5", "--duration", "0.5")  # the excerpt travels to the node
+    assert batch(clip, "-o", str(tmp_path / "cut_local"), *cut).returncode == 0
+    r = batch(clip, "-o", str(tmp_path / "cut_ray"), "--ray", cluster.address, *cut)
+    assert r.returncode == 0, r.stderr
+    ours, theirs = probe(tmp_path / "cut_local" / "c_audio.mp4"), probe(tmp_path / "cut_ray" / "c_audio.mp4")
+    assert 0 < theirs.frames == ours.frames < probe(src / "c_audio.mp4").frames and theirs.pts_s[0] == 0
+    assert min_psnr(tmp_path / "cut_local" / "c_audio.mp4", tmp_path / "cut_ray" / "c_audio.mp4")[0] >= 60
+
 
 def test_a_node_removed_mid_batch_leaves_every_file_done_once(tmp_path):
     cluster, nodes = start_cluster(2)

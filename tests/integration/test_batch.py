@@ -151,3 +151,28 @@ def test_a_journal_that_cannot_be_written_stops_the_batch_with_one_line(tmp_path
         "the file written before the failure is kept, and the queued ones were not started"
     assert probe(out / "a.mp4").frames == 8
     assert journal.read_text().splitlines()[:2000] == old, "the journal's entries are intact"
+
+
+def test_an_excerpt_of_every_file_and_another_excerpt_is_another_job(tmp_path):
+    """`batch --start --duration`: the same second of each recording (to preview settings on an archive); a run
+    asking for another excerpt enhances again, the same one skips, and a still is taken whole."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a.mp4", "b.mkv"):
+        make_clip(src / name, width=64, height=48, frames=60, fps=30, audio=name == "a.mp4")
+    (src / "snap.png").write_bytes(subprocess.run(  # a still beside them, given by name
+        [sys.executable, "-c", "import cv2, numpy, sys; sys.stdout.buffer.write(cv2.imencode('.png', "
+         "numpy.zeros((24, 32, 3), numpy.uint8))[1].tobytes())"], capture_output=True, check=True).stdout)
+    out = tmp_path / "out"
+    r = batch(str(src), str(src / "snap.png"), "-o", str(out), "--start", "0.5", "--duration", "1")
+    assert r.returncode == 0, r.stderr
+    for name in ("a.mp4", "b.mkv"):
+        got = probe(out / name)
+        assert got.frames == 30 and got.pts_s[0] == pytest.approx(0, abs=1e-3), (name, got.pts_s[:3])
+    assert probe(out / "a.mp4").audio_end_s == pytest.approx(1.0, abs=0.05)
+    assert probe(out / "snap.png").frames == 1
+    again = batch(str(src), str(src / "snap.png"), "-o", str(out), "--start", "0.5", "--duration", "1")
+    assert "0 enhanced, 3 skipped (done before)" in again.stdout, again.stdout
+    shorter = batch(str(src), "-o", str(out), "--start", "0.5", "--duration", "0.5")
+    assert shorter.returncode == 0 and "2 enhanced, 0 skipped" in shorter.stdout, shorter.stdout
+    assert [probe(out / name).frames for name in ("a.mp4", "b.mkv")] == [15, 15]

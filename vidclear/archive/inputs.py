@@ -32,6 +32,8 @@ FALLBACK_EXT = ".mkv"
 class Job:
     input: Path
     output: Path
+    start: float = 0.0  # the excerpt to enhance (batch --start/--duration): seconds from the video's start
+    duration: Optional[float] = None
 
 
 def _arguments(items: Iterable[str]) -> Iterable[tuple[str, str]]:
@@ -88,7 +90,8 @@ def normalise_ext(ext: Optional[str]) -> Optional[str]:
     return ext.lower()
 
 
-def find_jobs(items: list[str], outdir: Path, ext: Optional[str] = None) -> list[Job]:
+def find_jobs(items: list[str], outdir: Path, ext: Optional[str] = None, start: float = 0.0,
+              duration: Optional[float] = None) -> list[Job]:
     """Every input once, each with its output; one clear error for a name that matches nothing or two
     inputs that would write the same output."""
     ext = normalise_ext(ext)
@@ -134,7 +137,8 @@ def find_jobs(items: list[str], outdir: Path, ext: Optional[str] = None) -> list
             raise InputError(f"{outputs[out]} and {src} would both be written to {out}: give them in different "
                              "folders, or run them in separate batches")
         outputs[out] = src
-        jobs.append(Job(src, out))
+        still = src.suffix.lower() in IMAGE_EXTENSIONS  # a picture has no timeline to cut
+        jobs.append(Job(src, out) if still else Job(src, out, start, duration))
     if not jobs and in_outdir:
         raise InputError(f"the inputs are in the output folder {outdir}: their outputs would replace them; "
                          "give -o another folder")

@@ -35,6 +35,8 @@ def settings_digest(cfg: Config) -> str:
 def job_key(job: Job, digest: str) -> str:
     st = job.input.stat()
     identity = [str(job.input.resolve()), st.st_size, st.st_mtime_ns, str(job.output), digest]
+    if job.start or job.duration is not None:  # another excerpt is another output (whole files keep their keys)
+        identity += [job.start, job.duration]
     return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:20]
 
 

@@ -31,14 +31,16 @@ def import_ray():  # noqa: ANN201 - the ray module
     return ray
 
 
-def _enhance_on_node(input_path: str, output_path: str, cfg_json: str) -> dict:
+def _enhance_on_node(input_path: str, output_path: str, cfg_json: str, start: float = 0.0,
+                     duration: Optional[float] = None) -> dict:
     """The task body, run in a Ray worker process."""
     import ray
 
     from .task import enhance_file
 
     cfg = Config.model_validate_json(cfg_json)
-    return enhance_file(input_path, output_path, cfg, node=ray.get_runtime_context().get_node_id())
+    return enhance_file(input_path, output_path, cfg, node=ray.get_runtime_context().get_node_id(), start=start,
+                        duration=duration)
 
 
 def _unreachable(address: str) -> Optional[str]:
@@ -79,7 +81,8 @@ def run_on_ray(todo: list[tuple[str, Job]], cfg: Config, address: Optional[str])
         num_cpus=cfg.cluster.num_cpus, num_gpus=cfg.cluster.num_gpus, max_retries=cfg.cluster.max_retries,
         retry_exceptions=False, name="vidclear-batch-file")
     cfg_json = cfg.model_dump_json()
-    pending = {task.remote(str(job.input), str(job.output), cfg_json): (key, job) for key, job in todo}
+    pending = {task.remote(str(job.input), str(job.output), cfg_json, job.start, job.duration): (key, job)
+               for key, job in todo}
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1)
         for ref in ready:

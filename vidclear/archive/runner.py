@@ -42,7 +42,8 @@ def run_here(todo: list[tuple[str, Job]], cfg: Config, progress: "Progress") -> 
     try:
         for key, job in todo:
             on_frames = progress.file_started(job)
-            futures[pool.submit(enhance_file, str(job.input), str(job.output), cfg, service, on_frames)] = (key, job)
+            futures[pool.submit(enhance_file, str(job.input), str(job.output), cfg, service, on_frames,
+                                start=job.start, duration=job.duration)] = (key, job)
         while futures:
             done, _ = wait(list(futures), timeout=0.5, return_when=FIRST_COMPLETED)
             for f in done:

@@ -18,20 +18,21 @@ log = logging.getLogger(__name__)
 
 
 def enhance_file(input_path: str, output_path: str, cfg: Config, service: Optional[InferenceService] = None,
-                 on_frames: Optional[Callable[[int], None]] = None, node: Optional[str] = None) -> dict:
+                 on_frames: Optional[Callable[[int], None]] = None, node: Optional[str] = None, start: float = 0.0,
+                 duration: Optional[float] = None) -> dict:
     """{status: done|failed, reason, frames, seconds, fps, node}. A damaged input counts as failed and
     its output (the frames before the damage) is removed: nothing partial sits at an output path."""
-    start = time.perf_counter()
+    began = time.perf_counter()
     node = node or socket.gethostname()
 
     def ended(status: str, reason: Optional[str], frames: int = 0) -> dict:
-        seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - began
         result = {"status": status, "reason": reason, "frames": frames, "seconds": seconds, "node": node}
         return result | ({"fps": frames / seconds if seconds > 0 else 0.0} if status == "done" else {})
 
     try:
         outcome = run_enhance(input_path, output_path, cfg, service=service, name=Path(input_path).name,
-                              on_frames=on_frames)
+                              on_frames=on_frames, start=start, duration=duration)
     except VidclearError as e:
         return ended("failed", redact(str(e)))
     except Exception as e:  # noqa: BLE001 - one file's failure never stops the batch

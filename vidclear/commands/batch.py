@@ -12,7 +12,7 @@ from pathlib import Path
 from ..arg_types import auto_or_positive_int
 from ..exit_codes import EXIT_FAILED, EXIT_OK, EXIT_SIGNAL
 from ..table import print_columns
-from .enhance import add_settings_flags, load_settings
+from .enhance import add_excerpt_flags, add_settings_flags, load_settings
 
 NAME = "batch"
 HELP = "enhance many files (folders, globs, @list.txt) into a folder; run again to resume"
@@ -34,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                    help="run one task per file on a Ray cluster (ADDRESS, else cluster.address, RAY_ADDRESS, or a "
                         "Ray started here)")
     add_settings_flags(p)
+    add_excerpt_flags(p, " of each")
 
 
 def _row(result: dict) -> list[str]:
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         from ..archive.on_ray import import_ray
 
         import_ray()  # one clear line now, not after the inputs are listed
-    jobs = find_jobs(args.inputs, args.output, args.ext)
+    jobs = find_jobs(args.inputs, args.output, args.ext, args.start, args.duration)
     start = time.perf_counter()
     try:
         results = run_batch(jobs, cfg, args.output, address, use_ray, show_progress=not args.quiet
