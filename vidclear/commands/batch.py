@@ -34,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                    help="run one task per file on a Ray cluster (ADDRESS, else cluster.address, RAY_ADDRESS, or a "
                         "Ray started here)")
     add_settings_flags(p)
-    add_excerpt_flags(p, " of each")
+    add_excerpt_flags(p, each=True)
 
 
 def _row(result: dict) -> list[str]:

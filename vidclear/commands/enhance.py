@@ -25,16 +25,18 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                      "(rec/cam_%%Y%%m%%d_%%H%%M%%S.ts), an rtsp:// URL to publish to, or a picture (.png .jpg) "
                      "of one frame")
     add_settings_flags(enh)
-    add_excerpt_flags(enh, "; from a camera: stop after this long")
+    add_excerpt_flags(enh)
     enh.add_argument("--summary-json", type=report_file, help="also write the summary as JSON here")
 
 
-def add_excerpt_flags(parser: argparse.ArgumentParser, more: str = "") -> None:
-    """--start and --duration: the part of a recording to enhance (enhance, batch)."""
+def add_excerpt_flags(parser: argparse.ArgumentParser, each: bool = False) -> None:
+    """--start and --duration: the part of a recording to enhance (enhance; batch, of ``each`` file)."""
+    where = "into each file" if each else "in, from a file"
     parser.add_argument("--start", type=start_seconds, default=0.0, metavar="S",
-                        help="from a file: begin S seconds in (the excerpt's timestamps begin at 0)")
+                        help=f"begin S seconds {where} (the excerpt's timestamps begin at 0)")
     parser.add_argument("--duration", type=positive_float, metavar="S",
-                        help=f"from a file: this many seconds of it (from --start){more}")
+                        help="this many seconds of each file (from --start)" if each else
+                             "from a file: this many seconds of it (from --start); from a camera: stop after this long")
 
 
 def add_settings_flags(parser: argparse.ArgumentParser) -> None:
