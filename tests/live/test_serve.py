@@ -393,15 +393,16 @@ cameras:
 
 
 def test_check_tries_every_camera_once_and_says_what_each_sends(tmp_path, rtsp_servers):
-    """Before installing a config: `serve --check` reaches each camera once and writes nothing; one camera
-    that does not answer is a row and exit 1, not a config error."""
+    """Before installing a config: `serve --check` reaches each camera and each server it publishes to once, and
+    writes nothing; a camera that does not answer, or a publish server that is not there, is a row and exit 1,
+    not a config error."""
     live = rtsp_servers("camera", "--width", "320", "--height", "240", "--fps", "15")
-    dead = free_port()
+    dead, no_server = free_port(), free_port()
     body = f"""
 model: espcn-x2
 metrics: {{port: 0}}
 cameras:
-  - {{name: door, url: "{live.url}", outputs: ["{tmp_path}/door_%H%M%S.ts"]}}
+  - {{name: door, url: "{live.url}", outputs: ["{tmp_path}/door_%H%M%S.ts", "rtsp://127.0.0.1:{no_server}/door"]}}
   - {{name: yard, url: "rtsp://viewer:s3cret@127.0.0.1:{dead}/cam", model: bicubic-x2,
       outputs: ["{tmp_path}/yard.mkv"]}}
 """
@@ -412,11 +413,14 @@ cameras:
     assert r.returncode == 1, (r.stdout, r.stderr)
     assert rows["door"].split()[:6] == ["door", "espcn-x2", "320x240", "h264", "15", "fps"], r.stdout
     assert "640x480" in rows["door"] and rows["door"].endswith("yes")
+    assert f"rtsp://127.0.0.1:{no_server}/door (no server: Connection refused)" in rows["door"], r.stdout
     assert rows["yard"].split()[1:3] == ["bicubic-x2", f"rtsp://viewer:***@127.0.0.1:{dead}/cam"], r.stdout
     assert rows["yard"].endswith("no: Connection refused")
-    assert r.stdout.strip().endswith(f"config {cfg}: valid; 1 of 2 cameras did not answer: yard")
+    assert r.stdout.strip().endswith(f"config {cfg}: valid; nothing listens at door's output "
+                                     f"rtsp://127.0.0.1:{no_server}/door; yard did not answer"), r.stdout
     assert "s3cret" not in r.stdout + r.stderr and sorted(p.name for p in tmp_path.iterdir()) == ["cams.yaml"]
-    cfg.write_text(body.replace(f"127.0.0.1:{dead}/cam", f"127.0.0.1:{live.port}/cam"))
+    cfg.write_text(body.replace(f"127.0.0.1:{dead}/cam", f"127.0.0.1:{live.port}/cam")
+                   .replace(f', "rtsp://127.0.0.1:{no_server}/door"', ""))
     r = subprocess.run([sys.executable, "-m", "vidclear", "serve", str(cfg), "--check"], capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0 and r.stdout.strip().endswith("valid, and all 2 cameras answered"), (r.stdout, r.stderr)

@@ -20,8 +20,9 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                      help="run each camera as an actor on a Ray cluster (ADDRESS, else cluster.address, RAY_ADDRESS, "
                           "or a Ray started here); see docs/cluster.md")
     how.add_argument("--check", action="store_true",
-                     help="check the config, the metrics port and the models' speed here, try each camera once, "
-                          "print what each sends, and exit (0: all answered, 1: one did not, 2: a config mistake)")
+                     help="check the config, the metrics port and the models' speed here, try each camera and each "
+                          "rtsp:// output's server once, print what each camera sends, and exit (0: all answered, 1: "
+                          "one did not, 2: a config mistake)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,18 +5,23 @@ as ``serve`` reads it (keys, models, outputs, password variables), the metrics p
 whether each model keeps a camera's frame rate on this machine, and every camera
 reached once, with what it sends and what its outputs will be. Nothing is written.
 A config mistake is one line and exit 2, as for ``serve``; a camera that does not
-answer is a row of the table and exit 1, since it may be down only for now.
+answer, or an RTSP server to publish to where nothing listens, is in the table and
+exit 1, since either may be down only for now.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Optional
+from urllib.parse import urlsplit
 
 from ..engine.assembly import Plan, open_source, output_size, start_service
 from ..errors import InputError
 from ..exit_codes import EXIT_FAILED, EXIT_OK
+from ..io.live import is_rtsp
 from ..secrets import redact
 from ..table import print_columns
 from .config import CameraConfig, ServeConfig, check_outputs, check_passwords, load_serve_config
@@ -26,24 +31,44 @@ from .metrics import start_http
 log = logging.getLogger(__name__)
 
 HEADER = ["camera", "model", "stream", "enhanced", "outputs", "answered"]
+RTSP_PORTS = {"rtsp": 554, "rtsps": 322}
 
 
-def _try_camera(camera: CameraConfig, cfg: ServeConfig) -> tuple[list[str], bool]:
-    """One row: the camera opened once (within ``live.open_timeout``) and closed."""
+def _no_server(target: str, timeout: float) -> Optional[str]:
+    """Why nothing listens at an rtsp:// output's host and port, or None when something does. (Whether it
+    takes this stream is known only when serve publishes; a server that is not there is known now.)"""
+    parts = urlsplit(target)
+    try:
+        socket.create_connection((parts.hostname or "", parts.port or RTSP_PORTS[parts.scheme.lower()]),
+                                 timeout).close()
+    except OSError as e:
+        return e.strerror or str(e) or type(e).__name__
+    return None
+
+
+def _try_camera(camera: CameraConfig, cfg: ServeConfig) -> tuple[list[str], list[str]]:
+    """One row, and its problems: the camera opened once (within ``live.open_timeout``) and closed, and
+    each rtsp:// output's server reached."""
     run_cfg = cfg.for_camera(camera)
-    row = [camera.name, run_cfg.model]
-    outputs = ", ".join(redact(o) for o in camera.outputs)
+    row, problems, outputs = [camera.name, run_cfg.model], [], []
+    for output in camera.outputs:
+        why = _no_server(output, cfg.live.open_timeout) if is_rtsp(output) else None
+        outputs.append(redact(output) + (f" (no server: {why})" if why else ""))
+        if why:
+            problems.append(f"nothing listens at {camera.name}'s output {redact(output)}")
     try:
         source = open_source(camera.url, run_cfg, password_env=camera.password_env, label=camera.name)
     except InputError as e:  # unreachable, refused, or no video in what it sends
-        return row + [redact(camera.url), "", outputs, f"no: {getattr(e, 'reason', e)}"], False
+        row += [redact(camera.url), "", ", ".join(outputs), f"no: {getattr(e, 'reason', e)}"]
+        return row, [f"{camera.name} did not answer"] + problems
     try:
         info = source.info
     finally:
         source.close()
     rate = f" {float(info.rate):.4g} fps" if info.rate else ""
     width, height = output_size(info.width, info.height, Plan.from_config(run_cfg).spec.scale)
-    return row + [f"{info.width}x{info.height} {info.codec}{rate}", f"{width}x{height}", outputs, "yes"], True
+    return row + [f"{info.width}x{info.height} {info.codec}{rate}", f"{width}x{height}", ", ".join(outputs),
+                  "yes"], problems
 
 
 def check_serve_config(config_path: Path) -> int:
@@ -60,10 +85,9 @@ def check_serve_config(config_path: Path) -> int:
     with ThreadPoolExecutor(max_workers=min(16, len(cfg.cameras))) as pool:  # each waits up to open_timeout
         tried = list(pool.map(lambda camera: _try_camera(camera, cfg), cfg.cameras))
     print_columns(HEADER, [row for row, _ in tried])
-    silent = [camera.name for camera, (_, answered) in zip(cfg.cameras, tried) if not answered]
-    if silent:
-        print(f"config {config_path}: valid; {len(silent)} of {len(cfg.cameras)} cameras did not answer: "
-              f"{', '.join(silent)}")
+    problems = [problem for _, found in tried for problem in found]
+    if problems:
+        print(f"config {config_path}: valid; {'; '.join(problems)}")
         return EXIT_FAILED
     print(f"config {config_path}: valid, and all {len(cfg.cameras)} cameras answered")
     return EXIT_OK
