@@ -90,7 +90,9 @@ class Server:
         if not self.on_cluster:
             for cam in self.cameras:
                 cam.thread.start()
-        log.info("serving %d cameras%s; metrics on http://%s:%d/metrics, health on /healthz", len(self.cameras),
+        count = len(self.cameras)
+        log.info("serving %d camera%s (%s)%s; metrics on http://%s:%d/metrics, health on /healthz", count,
+                 "" if count == 1 else "s", ", ".join(cam.name for cam in self.cameras),
                  " on the Ray cluster" if self.on_cluster else "", self.cfg.metrics.host, self.port)
 
     def health(self) -> tuple[int, dict]:
