@@ -69,6 +69,7 @@ cameras:
     assert report["cameras"]["big"]["healthy"] and report["cameras"]["big"]["state"] == "ok"
     assert not dead["healthy"] and dead["state"] == "reconnecting" and "no input" in dead["reason"], dead
     assert small_after - small_before >= 15, "the returned camera records again"
+    assert "serving 2 cameras (big, small); metrics on" in err
     lost = [line for line in err.splitlines() if f"live source small at rtsp://127.0.0.1:{small.port}/" in line]
     assert any("reconnecting" in line for line in lost), f"the log names the camera that was lost: {err}"
     small_times = [t for _, pts in segment_frames(tmp_path, "small_*") for t in pts]
