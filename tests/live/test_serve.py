@@ -420,6 +420,7 @@ cameras:
     assert r.stdout.strip().endswith(f"config {cfg}: valid; nothing listens at door's output "
                                      f"rtsp://127.0.0.1:{no_server}/door; yard did not answer"), r.stdout
     assert "s3cret" not in r.stdout + r.stderr and sorted(p.name for p in tmp_path.iterdir()) == ["cams.yaml"]
+    assert "Traceback" not in r.stderr
     cfg.write_text(body.replace(f"127.0.0.1:{dead}/cam", f"127.0.0.1:{live.port}/cam")
                    .replace(f', "rtsp://127.0.0.1:{no_server}/door"', ""))
     r = subprocess.run([sys.executable, "-m", "vidclear", "serve", str(cfg), "--check"], capture_output=True, text=True,

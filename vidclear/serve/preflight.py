@@ -76,7 +76,9 @@ def check_serve_config(config_path: Path) -> int:
     cfg = load_serve_config(config_path)
     check_outputs(cfg, config_path)
     check_passwords(cfg, config_path)
-    start_http(cfg.metrics.host, cfg.metrics.port, lambda: b"", lambda: (200, {})).server_close()
+    http = start_http(cfg.metrics.host, cfg.metrics.port, lambda: b"", lambda: (200, {}))  # the port is free
+    http.shutdown()
+    http.server_close()
     service = start_service(cfg, live=True)
     try:
         check_models_keep_up(cfg, service)
