@@ -176,3 +176,6 @@ def test_an_excerpt_of_every_file_and_another_excerpt_is_another_job(tmp_path):
     shorter = batch(str(src), "-o", str(out), "--start", "0.5", "--duration", "0.5")
     assert shorter.returncode == 0 and "2 enhanced, 0 skipped" in shorter.stdout, shorter.stdout
     assert [probe(out / name).frames for name in ("a.mp4", "b.mkv")] == [15, 15]
+    entries = [json.loads(line) for line in (out / "vidclear-batch.jsonl").read_text().splitlines()]
+    assert sorted((Path(e["input"]).name, e.get("start"), e.get("duration")) for e in entries) == [
+        ("a.mp4", 0.5, 0.5), ("a.mp4", 0.5, 1.0), ("b.mkv", 0.5, 0.5), ("b.mkv", 0.5, 1.0), ("snap.png", None, None)]

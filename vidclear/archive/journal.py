@@ -69,6 +69,8 @@ class Journal:
 
     def record(self, key: str, job: Job, **fields: object) -> dict:
         entry = {"key": key, "input": str(job.input), "output": str(job.output), "at": time.time(), **fields}
+        if job.start or job.duration is not None:  # the output holds only this part of the input
+            entry |= {"start": job.start, "duration": job.duration}
         try:
             self._file.write(json.dumps(entry) + "\n")
             self._file.flush()
