@@ -1,4 +1,5 @@
-"""SIGINT and SIGTERM as a request to stop: the one place enhance, batch and serve install their handler."""
+"""SIGINT and SIGTERM as a request to stop, SIGHUP as one to reload: the one place enhance, batch and serve
+install their handlers."""
 
 from __future__ import annotations
 
@@ -25,3 +26,12 @@ def on_stop_signals(on_stop: Callable[[str], None]) -> Callable[[], None]:
             signal.signal(s, old)
 
     return restore
+
+
+def on_reload_signal(on_reload: Callable[[], None]) -> Callable[[], None]:
+    """Call ``on_reload()`` on SIGHUP (serve reads its config again, as daemons do); returns the function that
+    puts the previous handler back. Outside the main thread it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGHUP, lambda _signum, _frame: on_reload())
+    return lambda: signal.signal(signal.SIGHUP, previous)

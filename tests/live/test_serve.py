@@ -426,3 +426,50 @@ cameras:
     r = subprocess.run([sys.executable, "-m", "vidclear", "serve", str(cfg), "--check"], capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0 and r.stdout.strip().endswith("valid, and all 2 cameras answered"), (r.stdout, r.stderr)
+
+
+def test_sighup_reloads_the_cameras_that_changed_and_leaves_the_others_recording(tmp_path, rtsp_servers):
+    """Adding a camera to a box of fifty meant stopping all fifty. A reload starts and stops only the cameras that
+    changed; a config serve would not start with, or a change to the service's own settings, is refused in one
+    line while every camera runs on."""
+    door = rtsp_servers("camera", "--fps", "15")
+    yard = rtsp_servers("camera", "--fps", "15")
+    port = free_port()
+    head = f"model: bicubic-x2\nlive: {{stall_timeout: 2, segment_seconds: 2}}\nmetrics: {{port: {port}}}\ncameras:\n"
+    cam = {name: f'  - {{name: {name}, url: "{server.url}", outputs: ["{tmp_path}/{name}_%H%M%S.ts"]}}\n'
+           for name, server in (("door", door), ("yard", yard))}
+    cfg = write_config(tmp_path / "cams.yaml", head + cam["door"])
+    proc = Running("serve", str(cfg), "--duration", "120")  # stopped by SIGTERM below
+    wait_healthy(port, ["door"])
+
+    cfg.write_text(head + cam["door"] + cam["yard"])
+    before = written(port, "door")
+    proc.send_signal(signal.SIGHUP)
+    proc.wait_for("reload: started yard; stopped none; unchanged door")
+    wait_healthy(port, ["door", "yard"])
+    assert written(port, "door") > before, "door was not restarted: its count goes on"
+
+    cfg.write_text(head.replace("bicubic-x2", "bicubic-x3") + cam["door"])  # the service's model: a restart
+    proc.send_signal(signal.SIGHUP)
+    proc.wait_for("reload: model changed, which takes a restart (only cameras reload); the cameras run on as before")
+    cfg.write_text(head + cam["door"] + cam["yard"].replace("outputs", "fps: 5, outputs"))
+    proc.send_signal(signal.SIGHUP)
+    proc.wait_for("unknown key 'cameras.1.fps'")
+    assert health(port)[1]["cameras"].keys() == {"door", "yard"}
+
+    cfg.write_text(head + cam["yard"])
+    proc.send_signal(signal.SIGHUP)
+    proc.wait_for("reload: started none; stopped door; unchanged yard")
+    status, report = health(port)
+    door_frames = written(port, "door")
+    time.sleep(2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert status == 200 and report["cameras"].keys() == {"yard"}, report
+    assert door_frames == 0, "the stopped camera's series left /metrics"
+    assert "camera door: 0 frames in" not in err and "camera door: " in err, "the stopped camera's counts are logged"
+    assert "Traceback" not in err
+    for name in ("door", "yard"):
+        frames = [pts for _, pts in segment_frames(tmp_path, f"{name}_*")]
+        assert frames and all(frames), f"every segment of {name} is finalised and plays"

@@ -44,10 +44,11 @@ class CameraCollector(Collector):
             ("tiles", "vidclear_reuse_tiles", "tiles of the frames, with static-camera reuse on"),
             ("tiles_computed", "vidclear_reuse_tiles_computed", "tiles recomputed (their ratio to the tiles: the changed share)"),
         ]
-        counts = {cam.name: cam.counts() for cam in self.cameras}
+        cameras = list(self.cameras)  # once: a reload may change the list while this scrape reads it
+        counts = {cam.name: cam.counts() for cam in cameras}
         for key, name, doc in per_camera:
             family = CounterMetricFamily(name, doc, labels=["camera"])
-            for cam in self.cameras:
+            for cam in cameras:
                 family.add_metric([cam.name], counts[cam.name][key])
             yield family
         dropped = CounterMetricFamily("vidclear_dropped_frames", "frames dropped to keep latency bounded, per queue",
@@ -60,25 +61,25 @@ class CameraCollector(Collector):
                                              labels=["camera", "output"])
         families = {"dropped": dropped, "written": written, "output_dropped": out_dropped,
                     "output_reconnects": out_reconnects}
-        for cam in self.cameras:
+        for cam in cameras:
             for key, value in counts[cam.name].items():
                 if isinstance(key, tuple):
                     families[key[0]].add_metric([cam.name, key[1]], value)
         yield from families.values()
         healthy = GaugeMetricFamily("vidclear_camera_healthy", "1 while every output of the camera is being written",
                                     labels=["camera"])
-        for cam in self.cameras:
+        for cam in cameras:
             healthy.add_metric([cam.name], 1 if cam.health()["healthy"] else 0)
         yield healthy
         nodes = GaugeMetricFamily("vidclear_camera_node", "1 for the Ray node a camera runs on (serve on a cluster)",
                                   labels=["camera", "node"])
-        for cam in self.cameras:
+        for cam in cameras:
             if node := getattr(cam, "node", None):
                 nodes.add_metric([cam.name, node], 1)
         yield nodes
         depth = GaugeMetricFamily("vidclear_queue_depth", "frames waiting in each queue of the camera's pipeline now",
                                   labels=["camera", "queue"])
-        for cam in self.cameras:
+        for cam in cameras:
             for queue, items in cam.queue_depths().items():
                 depth.add_metric([cam.name, queue], items)
         yield depth
@@ -101,6 +102,13 @@ class Metrics:
 
     def observer(self, camera: str) -> Callable[[float], None]:
         return self.latency.labels(camera).observe
+
+    def forget(self, camera: str) -> None:
+        """A camera a reload removed or restarted: its latency series ends (its counters go with it)."""
+        try:
+            self.latency.remove(camera)
+        except KeyError:  # it never had a frame encoded
+            pass
 
     def watch(self, cameras: list[Camera], service_models: Callable[[], dict]) -> None:
         self.registry.register(CameraCollector(cameras, service_models))

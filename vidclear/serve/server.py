@@ -6,6 +6,8 @@ others. All cameras share one inference service: frames of the same model and
 size are batched across cameras (``batch.max_frames``, ``batch.max_wait_ms``),
 each model is loaded once. SIGTERM/SIGINT stop every camera cleanly, segments
 finalised; the exit code is 0 after a clean stop and 1 when a camera's output failed.
+SIGHUP reads the config again and changes only the cameras that changed in it: the
+others keep recording without a gap.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 from ..engine.assembly import start_service
-from ..stop_signals import on_stop_signals
+from ..errors import VidclearError
+from ..stop_signals import on_reload_signal, on_stop_signals
 from .camera import Camera
-from .config import ServeConfig, check_outputs, check_passwords, load_serve_config
+from .config import CameraConfig, ServeConfig, check_outputs, check_passwords, load_serve_config
 from .keep_up import check_models_keep_up
 from .metrics import Metrics, health_report, start_http
 
@@ -49,6 +52,17 @@ def return_freed_memory() -> None:
 _malloc_trim = None
 
 
+def _log_counts(cam: Camera) -> None:
+    """A camera's counts as it stops, at the end or by a reload."""
+    counts = cam.counts()
+    log.info("camera %s: %d frames in, %d out, %d reconnects", cam.name, counts["frames_in"], counts["frames_out"],
+             counts["reconnects"])
+
+
+def _names(cameras: Iterable[Camera]) -> str:
+    return ", ".join(cam.name for cam in cameras) or "none"
+
+
 class Server:
     """The cameras, here (threads on one inference service) or on a Ray cluster (one actor each), and the
     /metrics and /healthz that cover them all."""
@@ -56,9 +70,9 @@ class Server:
     def __init__(self, cfg: ServeConfig, on_cluster: bool = False, address: Optional[str] = None) -> None:
         self.cfg = cfg
         self.on_cluster = on_cluster
-        self.stopping = threading.Event()
         self.metrics = Metrics()
         self.cameras: list = []  # none until they start: /healthz says so
+        self.failed_and_gone: list = []  # cameras a reload stopped after their output failed: the exit code counts them
         # first: a port in use fails before a model loads or a camera starts
         self.http = start_http(cfg.metrics.host, cfg.metrics.port, self.metrics.text, self.health)
         self.port: int = self.http.server_address[1]
@@ -82,9 +96,12 @@ class Server:
             except BaseException:
                 self.service.close()
                 raise
-            self.cameras = [Camera(c, cfg, self.service, self.stopping, self.metrics.observer(c.name))
-                            for c in cfg.cameras]
+            self.cameras = [self._camera(c, cfg) for c in cfg.cameras]
         self.metrics.watch(self.cameras, lambda: self.service.describe()["models"] if self.service else {})
+
+    def _camera(self, camera: CameraConfig, cfg: ServeConfig) -> Camera:
+        """A camera on this machine, with its own stop (a reload may retire it alone)."""
+        return Camera(camera, cfg, self.service, threading.Event(), self.metrics.observer(camera.name))
 
     def start(self) -> None:
         if not self.on_cluster:
@@ -101,30 +118,73 @@ class Server:
         return health_report(self.cameras)
 
     def stop(self) -> None:
-        self.stopping.set()
         wait_s = self.cfg.live.stall_timeout + 5
         if self.on_cluster:
             for cam in self.cameras:
                 cam.stop(wait_s)
         else:
-            for cam in self.cameras:
-                cam.stop()
-            deadline = time.monotonic() + wait_s
-            for cam in self.cameras:
-                if cam.thread.ident is None:
-                    continue  # never started
-                cam.thread.join(max(0.1, deadline - time.monotonic()))
-                if cam.thread.is_alive():
-                    log.warning("camera %s did not stop within %.0f s", cam.name, wait_s)
+            self._retire(self.cameras, wait_s)
             self.service.close()
         self._close_http()
+
+    def _retire(self, cameras: list[Camera], wait_s: float) -> None:
+        """Stop these cameras for good, all at once, their segments finalised."""
+        for cam in cameras:
+            cam.stopping.set()
+            cam.stop()
+        deadline = time.monotonic() + wait_s
+        for cam in cameras:
+            if cam.thread.ident is None:
+                continue  # never started
+            cam.thread.join(max(0.1, deadline - time.monotonic()))
+            if cam.thread.is_alive():
+                log.warning("camera %s did not stop within %.0f s", cam.name, wait_s)
+
+    def reload(self, config_path: Path) -> None:
+        """The config read again: cameras added, removed or changed in it are started, stopped or started
+        again; the others run on untouched. Anything else (the model, backend, metrics port...) is the
+        service's and changes only at a restart, so a reload that changes it is refused, as is a config that
+        serve would not start with; either way the cameras run on as before."""
+        if self.on_cluster:
+            log.error("reload: serve --ray does not reload; restart it to change the cameras")
+            return
+        try:
+            new = load_serve_config(config_path)
+            fixed = [key for key in ServeConfig.model_fields if key != "cameras"
+                     and getattr(new, key) != getattr(self.cfg, key)]
+            if fixed:
+                raise VidclearError(f"{', '.join(fixed)} changed, which takes a restart (only cameras reload)")
+            current = {cam.name: cam for cam in self.cameras}
+            started = [c for c in new.cameras if c.name not in current or current[c.name].cfg != c]
+            only_started = new.model_copy(update={"cameras": started})  # checked as serve checks them at start
+            check_outputs(only_started, config_path)
+            check_passwords(only_started, config_path)
+            check_models_keep_up(only_started, self.service)
+        except VidclearError as e:
+            log.error("reload: %s; the cameras run on as before", e)
+            return
+        wanted = {c.name: c for c in new.cameras}
+        retired = [cam for cam in self.cameras if cam.name not in wanted or cam.cfg != wanted[cam.name]]
+        self._retire(retired, self.cfg.live.stall_timeout + 5)
+        for cam in retired:
+            _log_counts(cam)
+            self.metrics.forget(cam.name)
+        self.failed_and_gone += [cam for cam in retired if cam.output_failures]
+        kept = {cam.name: cam for cam in self.cameras if cam not in retired}
+        fresh = {c.name: self._camera(c, new) for c in started}
+        self.cfg = new
+        self.cameras[:] = [kept.get(c.name) or fresh[c.name] for c in new.cameras]  # the list /metrics reads
+        for cam in fresh.values():
+            cam.thread.start()
+        log.info("reload: started %s; stopped %s; unchanged %s", _names(fresh.values()),
+                 _names(cam for cam in retired if cam.name not in wanted), _names(kept.values()))
 
     def _close_http(self) -> None:
         self.http.shutdown()
         self.http.server_close()
 
     def exit_code(self) -> int:
-        failed = [cam for cam in self.cameras if cam.output_failures]
+        failed = [cam for cam in self.cameras + self.failed_and_gone if cam.output_failures]
         for cam in failed:
             log.error("camera %s: its output failed %d time(s), last: %s", cam.name, cam.output_failures,
                       cam.last_output_error)
@@ -141,11 +201,20 @@ def run_serve(config_path: Path, duration: Optional[float] = None, ray_address: 
     server = Server(cfg, on_cluster, ray_address or cfg.cluster.address)
     done = threading.Event()
 
+    wake, reload = threading.Event(), threading.Event()
+
     def on_signal(signame: str) -> None:
         log.info("%s received: stopping every camera", signame)
         done.set()
+        wake.set()
+
+    def on_reload() -> None:
+        log.info("SIGHUP received: reading %s again", config_path)
+        reload.set()
+        wake.set()
 
     restore = on_stop_signals(on_signal)
+    restore_reload = on_reload_signal(on_reload)
     deadline = None if duration is None else time.monotonic() + duration
     try:
         server.start()
@@ -153,13 +222,17 @@ def run_serve(config_path: Path, duration: Optional[float] = None, ray_address: 
             left = TRIM_EVERY_S if deadline is None else deadline - time.monotonic()
             if left <= 0:
                 break
-            if not done.wait(min(left, TRIM_EVERY_S)):
+            woken = wake.wait(min(left, TRIM_EVERY_S))
+            wake.clear()
+            if reload.is_set() and not done.is_set():
+                reload.clear()
+                server.reload(config_path)
+            elif not woken:
                 return_freed_memory()
     finally:
         server.stop()
         restore()
+        restore_reload()
     for cam in server.cameras:
-        counts = cam.counts()
-        log.info("camera %s: %d frames in, %d out, %d reconnects", cam.name, counts["frames_in"],
-                 counts["frames_out"], counts["reconnects"])
+        _log_counts(cam)
     return server.exit_code()
