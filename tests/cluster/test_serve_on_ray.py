@@ -69,3 +69,49 @@ cameras:
     recorded = sorted(tmp_path.glob(f"{victim}_*.ts"))
     assert recorded and recorded[-1].stat().st_mtime > time.time() - 60
     assert proc.returncode == 0, err[-3000:]
+
+
+def test_sighup_on_a_cluster_adds_and_removes_camera_actors(tmp_path, rtsp_servers):
+    """A reload under `serve --ray` starts an actor for a camera added to the config and ends the actor of one
+    removed from it (Ray does not start it again); the camera left alone records on."""
+    cluster, _ = start_cluster(1, num_cpus=2)
+    try:
+        cams = {name: rtsp_servers("camera", "--width", "160", "--height", "120", "--fps", "10")
+                for name in ("gate", "yard")}
+        port = free_port()
+        head = f"""
+model: bicubic-x2
+cluster: {{num_cpus: 0.5}}
+live: {{stall_timeout: 2, segment_seconds: 2}}
+metrics: {{port: {port}}}
+cameras:
+"""
+        line = {n: f'  - {{name: {n}, url: "{s.url}", outputs: ["{tmp_path}/{n}_%H%M%S.ts"]}}\n'
+                for n, s in cams.items()}
+        cfg = write_config(tmp_path / "cams.yaml", head + line["gate"])
+        proc = Running("serve", str(cfg), "--ray", cluster.address, "--duration", "180")
+        wait_healthy(port, ["gate"], timeout=120)
+        cfg.write_text(head + line["gate"] + line["yard"])
+        proc.send_signal(signal.SIGHUP)
+        proc.wait_for("reload: started yard; stopped none; unchanged gate")
+        wait_healthy(port, ["gate", "yard"], timeout=120)
+        gate_frames = healthz(port)["gate"]["frames_out"]
+        cfg.write_text(head + line["yard"])
+        proc.send_signal(signal.SIGHUP)
+        proc.wait_for("reload: started none; stopped gate; unchanged yard")
+        time.sleep(3)  # long enough for Ray to have started a killed actor again, were it allowed to
+        after = healthz(port)
+        import ray
+
+        ray.init(address=cluster.address)
+        try:
+            alive = sorted(a["name"] for a in ray.util.list_named_actors(all_namespaces=True))
+        finally:
+            ray.shutdown()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        cluster.shutdown()
+    assert gate_frames > 0 and after.keys() == {"yard"} and after["yard"]["healthy"], after
+    assert alive == ["vidclear-camera-yard"], alive
+    assert proc.returncode == 0 and "Traceback" not in err, err[-3000:]

@@ -62,12 +62,11 @@ class RemoteCamera:
     come from ``poll_reports`` on a thread of their own, so /healthz and /metrics answer at once, also while a
     node is dying and its actors do not."""
 
-    def __init__(self, ray, actor, name: str, stop_polling: threading.Event) -> None:  # noqa: ANN001
-        self.ray, self.actor, self.name = ray, actor, name
+    def __init__(self, ray, actor, cfg: CameraConfig) -> None:  # noqa: ANN001
+        self.ray, self.actor, self.cfg, self.name = ray, actor, cfg, cfg.name
         self.last: Optional[dict] = None
         self.reachable = False
         self.pending = None  # the report asked for and not answered yet: never a second one behind it
-        self.stop_polling = stop_polling  # shared by the cameras and their poller
         self.offset: Counter = Counter()  # counts of the incarnations before this one
         self._lock = threading.Lock()
 
@@ -125,27 +124,48 @@ class RemoteCamera:
                          "frames_out": counts["frames_out"], "reconnects": counts["reconnects"]}
 
     def stop(self, timeout: float) -> None:
-        self.stop_polling.set()
+        """Stop the camera (segments finalised) and end its actor, which Ray would otherwise start again."""
         try:
             self.last = self.ray.get(self.actor.stop.remote(timeout), timeout=timeout + 5)
         except Exception as e:  # noqa: BLE001 - a camera that cannot be reached is reported, not waited for
             log.warning("camera %s did not stop cleanly: %s", self.name, e)
+        try:
+            self.ray.kill(self.actor, no_restart=True)
+        except Exception:  # noqa: BLE001 - already gone with its node, or Ray shutting down
+            pass
 
 
-def start_remote_cameras(cfg: ServeConfig, address: Optional[str]) -> list[RemoteCamera]:
-    ray = import_ray()
-    connect(address, log_to_driver=True)
-    actor_cls = ray.remote(CameraActor)
-    server_json = cfg.model_dump_json()
-    cameras = []
-    stop_polling = threading.Event()
-    for camera in cfg.cameras:
-        actor = actor_cls.options(name=f"vidclear-camera-{camera.name}", max_restarts=-1, max_task_retries=-1,
-                                  num_cpus=cfg.cluster.num_cpus, num_gpus=cfg.cluster.num_gpus).remote(
-            camera.model_dump_json(), server_json)
-        cameras.append(RemoteCamera(ray, actor, camera.name, stop_polling))
-    threading.Thread(target=poll_reports, args=(ray, cameras, stop_polling), name="camera-reports", daemon=True).start()
-    return cameras
+class RayCameras:
+    """The camera actors of one ``serve --ray``, and the thread that polls their reports. ``cameras`` is the
+    list /metrics and /healthz read; ``start`` and ``stop`` change it in place (a reload)."""
+
+    def __init__(self, cfg: ServeConfig, address: Optional[str]) -> None:
+        self.ray = import_ray()
+        connect(address, log_to_driver=True)
+        self.actor_cls = self.ray.remote(CameraActor)
+        self.cameras: list[RemoteCamera] = []
+        self.stop_polling = threading.Event()
+        for camera in cfg.cameras:
+            self.cameras.append(self.start(camera, cfg))
+        threading.Thread(target=poll_reports, args=(self.ray, self.cameras, self.stop_polling), name="camera-reports",
+                         daemon=True).start()
+
+    def start(self, camera: CameraConfig, cfg: ServeConfig) -> RemoteCamera:
+        """One camera's actor, restarted by Ray without limit wherever it fits."""
+        actor = self.actor_cls.options(name=f"vidclear-camera-{camera.name}", max_restarts=-1, max_task_retries=-1,
+                                       num_cpus=cfg.cluster.num_cpus, num_gpus=cfg.cluster.num_gpus).remote(
+            camera.model_dump_json(), cfg.model_dump_json())
+        return RemoteCamera(self.ray, actor, camera)
+
+    def retire(self, cameras: list[RemoteCamera], timeout: float) -> None:
+        """These cameras stopped for good (a reload removed or changed them)."""
+        for cam in cameras:
+            cam.stop(timeout)
+
+    def close(self, timeout: float) -> None:
+        """Every camera stopped, and the polling with them (serve is stopping)."""
+        self.stop_polling.set()
+        self.retire(self.cameras, timeout)
 
 
 def poll_reports(ray, cameras: list[RemoteCamera], stopping: threading.Event,  # noqa: ANN001 - the ray module
@@ -176,6 +196,7 @@ def poll_reports(ray, cameras: list[RemoteCamera], stopping: threading.Event,  #
 
 def ask_once(ray, cameras: list[RemoteCamera], timeout: float) -> None:  # noqa: ANN001 - the ray module
     """One round: a report asked of every actor without one pending, all awaited together for ``timeout``."""
+    cameras = list(cameras)  # once: a reload may change the list meanwhile
     for cam in cameras:
         if cam.pending is None:
             cam.pending = cam.actor.report.remote()

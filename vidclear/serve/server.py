@@ -84,11 +84,12 @@ class Server:
 
     def _start_cameras(self, cfg: ServeConfig, on_cluster: bool, address: Optional[str]) -> None:
         if on_cluster:
-            from .on_ray import start_remote_cameras
+            from .on_ray import RayCameras
 
             log.info("serve --ray: the cameras run on the cluster's nodes; live.min_fps is not checked here")
             self.service = None
-            self.cameras = start_remote_cameras(cfg, address)
+            self.fleet = RayCameras(cfg, address)
+            self.cameras = self.fleet.cameras
         else:
             self.service = start_service(cfg, live=True)
             try:
@@ -102,6 +103,14 @@ class Server:
     def _camera(self, camera: CameraConfig, cfg: ServeConfig) -> Camera:
         """A camera on this machine, with its own stop (a reload may retire it alone)."""
         return Camera(camera, cfg, self.service, threading.Event(), self.metrics.observer(camera.name))
+
+    def _start_one(self, camera: CameraConfig, cfg: ServeConfig):  # noqa: ANN202 - a Camera or a RemoteCamera
+        """A camera a reload added or changed, started: a thread here, an actor on a cluster."""
+        if self.on_cluster:
+            return self.fleet.start(camera, cfg)
+        cam = self._camera(camera, cfg)
+        cam.thread.start()
+        return cam
 
     def start(self) -> None:
         if not self.on_cluster:
@@ -120,15 +129,17 @@ class Server:
     def stop(self) -> None:
         wait_s = self.cfg.live.stall_timeout + 5
         if self.on_cluster:
-            for cam in self.cameras:
-                cam.stop(wait_s)
+            self.fleet.close(wait_s)
         else:
             self._retire(self.cameras, wait_s)
             self.service.close()
         self._close_http()
 
-    def _retire(self, cameras: list[Camera], wait_s: float) -> None:
+    def _retire(self, cameras: list, wait_s: float) -> None:
         """Stop these cameras for good, all at once, their segments finalised."""
+        if self.on_cluster:
+            self.fleet.retire(cameras, wait_s)
+            return
         for cam in cameras:
             cam.stopping.set()
             cam.stop()
@@ -145,9 +156,6 @@ class Server:
         again; the others run on untouched. Anything else (the model, backend, metrics port...) is the
         service's and changes only at a restart, so a reload that changes it is refused, as is a config that
         serve would not start with; either way the cameras run on as before."""
-        if self.on_cluster:
-            log.error("reload: serve --ray does not reload; restart it to change the cameras")
-            return
         try:
             new = load_serve_config(config_path)
             fixed = [key for key in ServeConfig.model_fields if key != "cameras"
@@ -158,8 +166,9 @@ class Server:
             started = [c for c in new.cameras if c.name not in current or current[c.name].cfg != c]
             only_started = new.model_copy(update={"cameras": started})  # checked as serve checks them at start
             check_outputs(only_started, config_path)
-            check_passwords(only_started, config_path)
-            check_models_keep_up(only_started, self.service)
+            if not self.on_cluster:  # as at start: on a cluster these belong to the nodes
+                check_passwords(only_started, config_path)
+                check_models_keep_up(only_started, self.service)
         except VidclearError as e:
             log.error("reload: %s; the cameras run on as before", e)
             return
@@ -171,11 +180,9 @@ class Server:
             self.metrics.forget(cam.name)
         self.failed_and_gone += [cam for cam in retired if cam.output_failures]
         kept = {cam.name: cam for cam in self.cameras if cam not in retired}
-        fresh = {c.name: self._camera(c, new) for c in started}
+        fresh = {c.name: self._start_one(c, new) for c in started}
         self.cfg = new
         self.cameras[:] = [kept.get(c.name) or fresh[c.name] for c in new.cameras]  # the list /metrics reads
-        for cam in fresh.values():
-            cam.thread.start()
         log.info("reload: started %s; stopped %s; unchanged %s", _names(fresh.values()),
                  _names(cam for cam in retired if cam.name not in wanted), _names(kept.values()))
 
