@@ -71,6 +71,7 @@ class Server:
         self.cfg = cfg
         self.on_cluster = on_cluster
         self.metrics = Metrics()
+        self.fleet = None  # serve --ray: the camera actors (on_ray.RayCameras)
         self.cameras: list = []  # none until they start: /healthz says so
         self.failed_and_gone: list = []  # cameras a reload stopped after their output failed: the exit code counts them
         # first: a port in use fails before a model loads or a camera starts
@@ -118,7 +119,7 @@ class Server:
                 cam.thread.start()
         count = len(self.cameras)
         log.info("serving %d camera%s (%s)%s; metrics on http://%s:%d/metrics, health on /healthz", count,
-                 "" if count == 1 else "s", ", ".join(cam.name for cam in self.cameras),
+                 "" if count == 1 else "s", _names(self.cameras),
                  " on the Ray cluster" if self.on_cluster else "", self.cfg.metrics.host, self.port)
 
     def health(self) -> tuple[int, dict]:
