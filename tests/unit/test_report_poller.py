@@ -12,6 +12,7 @@ import threading
 from collections import Counter
 from typing import Optional
 
+from vidclear.serve.config import CameraConfig
 from vidclear.serve.on_ray import RemoteCamera, poll_reports
 
 
@@ -57,8 +58,8 @@ class ScriptedRay:
 class WatchedCamera(RemoteCamera):
     """Records what /healthz would say of it after each answer the poller hands it."""
 
-    def __init__(self, stopping: threading.Event) -> None:
-        super().__init__(None, Actor(), "gate", stopping)
+    def __init__(self) -> None:
+        super().__init__(None, Actor(), CameraConfig(name="gate", url="rtsp://127.0.0.1/gate", outputs=["g.ts"]))
         self.healthy: list[bool] = []
 
     def take(self, report: Optional[dict]) -> None:
@@ -68,7 +69,7 @@ class WatchedCamera(RemoteCamera):
 
 def test_a_failing_control_plane_marks_cameras_unanswered_logs_once_and_recovers(caplog):
     stopping = threading.Event()
-    cams = [WatchedCamera(stopping), WatchedCamera(stopping)]
+    cams = [WatchedCamera(), WatchedCamera()]
     outage = ConnectionError("GCS at 127.0.0.1:6379 unreachable")
     ray = ScriptedRay(["ok", outage, outage, "ok", "ok"], stopping)
     with caplog.at_level(logging.WARNING, logger="vidclear.serve.on_ray"):
@@ -86,7 +87,7 @@ def test_a_failure_once_stopping_ends_the_poller_without_a_warning(caplog, monke
     escaped: list = []  # exceptions that ended the thread: at exit they print tracebacks into the user's terminal
     monkeypatch.setattr(threading, "excepthook", escaped.append)
     stopping = threading.Event()
-    cam = WatchedCamera(stopping)
+    cam = WatchedCamera()
     ray = ScriptedRay(["ok", RuntimeError("Ray has been shut down")], stopping)
     thread = threading.Thread(target=poll_reports, args=(ray, [cam], stopping), kwargs={"every": 0.0, "timeout": 0.1})
     with caplog.at_level(logging.WARNING, logger="vidclear.serve.on_ray"):
