@@ -91,5 +91,6 @@ def check_serve_config(config_path: Path) -> int:
     if problems:
         print(f"config {config_path}: valid; {'; '.join(problems)}")
         return EXIT_FAILED
-    print(f"config {config_path}: valid, and all {len(cfg.cameras)} cameras answered")
+    answered = "the camera answered" if len(cfg.cameras) == 1 else f"all {len(cfg.cameras)} cameras answered"
+    print(f"config {config_path}: valid, and {answered}")
     return EXIT_OK

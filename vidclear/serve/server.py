@@ -21,6 +21,7 @@ from typing import Iterable, Optional
 
 from ..engine.assembly import start_service
 from ..errors import VidclearError
+from ..secrets import redact
 from ..stop_signals import on_reload_signal, on_stop_signals
 from .camera import Camera
 from .config import CameraConfig, ServeConfig, check_outputs, check_passwords, load_serve_config
@@ -234,7 +235,11 @@ def run_serve(config_path: Path, duration: Optional[float] = None, ray_address: 
             wake.clear()
             if reload.is_set() and not done.is_set():
                 reload.clear()
-                server.reload(config_path)
+                try:
+                    server.reload(config_path)
+                except Exception as e:  # noqa: BLE001 - a reload never takes down the cameras already running
+                    log.error("reload failed (%s: %s); serve runs on", type(e).__name__, redact(str(e)),
+                              exc_info=log.isEnabledFor(logging.DEBUG))
             elif not woken:
                 return_freed_memory()
     finally:
