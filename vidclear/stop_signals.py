@@ -10,16 +10,12 @@ from typing import Callable
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def on_stop_signals(on_stop: Callable[[str], None]) -> Callable[[], None]:
-    """Call ``on_stop(signal name)`` on SIGINT/SIGTERM; returns the function that puts the previous
-    handlers back. Outside the main thread (where Python allows no handler) it does nothing."""
+def _install(signals: tuple[signal.Signals, ...], handler: Callable) -> Callable[[], None]:
+    """``handler`` for ``signals``; returns the function that puts the previous handlers back. Outside the main
+    thread (where Python allows no handler) it does nothing."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
-
-    def handler(signum, _frame) -> None:  # noqa: ANN001
-        on_stop(signal.Signals(signum).name)
-
-    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
+    previous = {s: signal.signal(s, handler) for s in signals}
 
     def restore() -> None:
         for s, old in previous.items():
@@ -28,10 +24,12 @@ def on_stop_signals(on_stop: Callable[[str], None]) -> Callable[[], None]:
     return restore
 
 
+def on_stop_signals(on_stop: Callable[[str], None]) -> Callable[[], None]:
+    """Call ``on_stop(signal name)`` on SIGINT/SIGTERM; returns the function that puts the previous handlers back."""
+    return _install(STOP_SIGNALS, lambda signum, _frame: on_stop(signal.Signals(signum).name))
+
+
 def on_reload_signal(on_reload: Callable[[], None]) -> Callable[[], None]:
     """Call ``on_reload()`` on SIGHUP (serve reads its config again, as daemons do); returns the function that
-    puts the previous handler back. Outside the main thread it does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    previous = signal.signal(signal.SIGHUP, lambda _signum, _frame: on_reload())
-    return lambda: signal.signal(signal.SIGHUP, previous)
+    puts the previous handler back."""
+    return _install((signal.SIGHUP,), lambda _signum, _frame: on_reload())

@@ -35,6 +35,11 @@ class Job:
     start: float = 0.0  # the excerpt to enhance (batch --start/--duration): seconds from the video's start
     duration: Optional[float] = None
 
+    @property
+    def excerpt(self) -> Optional[dict]:
+        """{start, duration} when only part of the input is enhanced, else None (the whole file)."""
+        return {"start": self.start, "duration": self.duration} if self.start or self.duration is not None else None
+
 
 def _arguments(items: Iterable[str]) -> Iterable[tuple[str, str]]:
     """(argument, where it came from) with each ``@list.txt`` replaced by its lines (blank lines and # comments

@@ -35,7 +35,7 @@ def settings_digest(cfg: Config) -> str:
 def job_key(job: Job, digest: str) -> str:
     st = job.input.stat()
     identity = [str(job.input.resolve()), st.st_size, st.st_mtime_ns, str(job.output), digest]
-    if job.start or job.duration is not None:  # another excerpt is another output (whole files keep their keys)
+    if job.excerpt:  # another excerpt is another output (whole files keep their keys)
         identity += [job.start, job.duration]
     return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:20]
 
@@ -69,8 +69,7 @@ class Journal:
 
     def record(self, key: str, job: Job, **fields: object) -> dict:
         entry = {"key": key, "input": str(job.input), "output": str(job.output), "at": time.time(), **fields}
-        if job.start or job.duration is not None:  # the output holds only this part of the input
-            entry |= {"start": job.start, "duration": job.duration}
+        entry |= job.excerpt or {}  # the output holds only this part of the input
         try:
             self._file.write(json.dumps(entry) + "\n")
             self._file.flush()

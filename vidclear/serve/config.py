@@ -82,22 +82,16 @@ def load_serve_config(path: Path) -> ServeConfig:
     return cfg
 
 
-def check_passwords(cfg: ServeConfig, path: Path) -> None:
-    """Before serving here: every camera's ``password_env`` is set (it was a camera retrying forever,
-    logging that the variable was missing, while serve ran on as if healthy)."""
-    for camera in cfg.cameras:
-        try:
-            with_password(camera.url, camera.password_env)
-        except VidclearError as e:
-            raise ConfigError(f"config {path}: camera {camera.name}: {e}") from None
-
-
-def check_outputs(cfg: ServeConfig, path: Path) -> None:
+def check_cameras(cfg: ServeConfig, path: Path, here: bool = True) -> None:
     """Before serving: every recording output can be written (checked at start, not at load, so
-    that a preset can name folders of the machine it is meant for)."""
+    that a preset can name folders of the machine it is meant for), and, for cameras run ``here``,
+    every ``password_env`` is set (it was a camera retrying forever, logging that the variable was
+    missing, while serve ran on as if healthy; on a cluster the variables live on the nodes)."""
     for camera in cfg.cameras:
         try:
             for output in camera.outputs:
                 check_target(output)
+            if here:
+                with_password(camera.url, camera.password_env)
         except VidclearError as e:
             raise ConfigError(f"config {path}: camera {camera.name}: {e}") from None

@@ -137,7 +137,8 @@ class RemoteCamera:
 
 class RayCameras:
     """The camera actors of one ``serve --ray``, and the thread that polls their reports. ``cameras`` is the
-    list /metrics and /healthz read; ``start`` and ``stop`` change it in place (a reload)."""
+    list /metrics, /healthz and the poller read; a reload changes it in place (``start`` and ``retire`` only
+    make and end actors)."""
 
     def __init__(self, cfg: ServeConfig, address: Optional[str]) -> None:
         self.ray = import_ray()

@@ -24,7 +24,7 @@ from ..exit_codes import EXIT_FAILED, EXIT_OK
 from ..io.live import is_rtsp
 from ..secrets import redact
 from ..table import print_columns
-from .config import CameraConfig, ServeConfig, check_outputs, check_passwords, load_serve_config
+from .config import CameraConfig, ServeConfig, check_cameras, load_serve_config
 from .keep_up import check_models_keep_up
 from .metrics import start_http
 
@@ -74,8 +74,7 @@ def _try_camera(camera: CameraConfig, cfg: ServeConfig) -> tuple[list[str], list
 def check_serve_config(config_path: Path) -> int:
     """Every check ``serve`` makes at start, and each camera tried; the table, then 0 if all answered, else 1."""
     cfg = load_serve_config(config_path)
-    check_outputs(cfg, config_path)
-    check_passwords(cfg, config_path)
+    check_cameras(cfg, config_path)
     http = start_http(cfg.metrics.host, cfg.metrics.port, lambda: b"", lambda: (200, {}))  # the port is free
     http.shutdown()
     http.server_close()

@@ -24,7 +24,7 @@ from ..errors import VidclearError
 from ..secrets import redact
 from ..stop_signals import on_reload_signal, on_stop_signals
 from .camera import Camera
-from .config import CameraConfig, ServeConfig, check_outputs, check_passwords, load_serve_config
+from .config import CameraConfig, ServeConfig, check_cameras, load_serve_config
 from .keep_up import check_models_keep_up
 from .metrics import Metrics, health_report, start_http
 
@@ -167,9 +167,8 @@ class Server:
             current = {cam.name: cam for cam in self.cameras}
             started = [c for c in new.cameras if c.name not in current or current[c.name].cfg != c]
             only_started = new.model_copy(update={"cameras": started})  # checked as serve checks them at start
-            check_outputs(only_started, config_path)
-            if not self.on_cluster:  # as at start: on a cluster these belong to the nodes
-                check_passwords(only_started, config_path)
+            check_cameras(only_started, config_path, here=not self.on_cluster)
+            if not self.on_cluster:  # as at start: on a cluster the speed is the nodes'
                 check_models_keep_up(only_started, self.service)
         except VidclearError as e:
             log.error("reload: %s; the cameras run on as before", e)
@@ -203,10 +202,8 @@ class Server:
 def run_serve(config_path: Path, duration: Optional[float] = None, ray_address: Optional[str] = None) -> int:
     """``ray_address``: '' for --ray without an address (cluster.address, RAY_ADDRESS, or a Ray started here)."""
     cfg = load_serve_config(config_path)
-    check_outputs(cfg, config_path)
     on_cluster = ray_address is not None or cfg.cluster.address is not None
-    if not on_cluster:  # on a cluster the variables are set where the cameras run (docs/cluster.md)
-        check_passwords(cfg, config_path)
+    check_cameras(cfg, config_path, here=not on_cluster)  # on a cluster the passwords are the nodes' (docs/cluster.md)
     server = Server(cfg, on_cluster, ray_address or cfg.cluster.address)
     done = threading.Event()
 
