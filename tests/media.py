@@ -140,3 +140,33 @@ def make_batch_clips(folder: Path, frames_scale: int = 1) -> Path:
     good = (folder / "a.mp4").read_bytes()
     (folder / CORRUPT_CLIP).write_bytes(good[:48] + bytes(4000))
     return folder
+
+
+def make_interlaced_clip(path: Path, frames: int = 20, width: int = 128, height: int = 96, fps: int = 25,
+                         coded_interlaced: bool = True) -> Path:
+    """A clip of interlaced content, as an analogue camera behind a DVR sends: each frame weaves two fields
+    captured half a frame apart, so a moving bar's edges comb. ``coded_interlaced``: H.264 coded as interlaced
+    (the decoder flags every frame), or as progressive (the content combs, and nothing says so)."""
+    out = av.open(str(path), "w")
+    v = out.add_stream("libx264", rate=fps)
+    v.width, v.height, v.pix_fmt = width, height, "yuv420p"
+    v.options = {"preset": "ultrafast", "crf": "12"}
+    if coded_interlaced:
+        v.codec_context.flags |= av.codec.context.Flags.interlaced_dct | av.codec.context.Flags.interlaced_me
+    for i in range(frames):
+        woven = np.full((height, width), 40, np.uint8)
+        for field, moment in ((0, 2 * i), (1, 2 * i + 1)):  # the top field first, the bottom one half a frame later
+            x = 8 + 3 * moment
+            woven[field::2, x : x + width // 5] = 220
+        f = av.VideoFrame.from_ndarray(np.dstack([woven] * 3), format="rgb24").reformat(format="yuv420p")
+        f.pts = i
+        out.mux(v.encode(f))
+    out.mux(v.encode(None))
+    out.close()
+    return path
+
+
+def combing(luma: np.ndarray) -> float:
+    """How much each line differs from the mean of its neighbours: high where two fields disagree."""
+    y = luma.astype(np.float32)
+    return float(np.abs(y[1:-1] - (y[:-2] + y[2:]) / 2).mean())

@@ -27,6 +27,7 @@ import numpy as np
 from .config import Config
 from .engine.assembly import Plan, assemble, open_sinks, output_size, start_service
 from .errors import InputError
+from .io.deinterlace import Deinterlacer
 from .io.live import LIVE_TIME_BASE, LiveSource, LiveStats
 from .io.live_clock import StreamClock
 from .io.source import NATIVE_FORMAT, FileSource, VideoInfo
@@ -56,6 +57,7 @@ class PacedClip(LiveSource):
         self._t0 = time.monotonic()
         self._opened_at = self._t0
         self.clock = StreamClock(name)
+        self.deinterlacer = Deinterlacer("off", name)  # the frames are replayed as decoded: a measure of speed
         self.stats.connected_at = self._t0
         w, h = frames[0].width, frames[0].height
         self._size = (w, h)

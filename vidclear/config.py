@@ -159,6 +159,10 @@ class Config(Section):
     )
     cuda_graphs: bool = Field(True, description="torch on CUDA: replay each input shape's forward pass from a CUDA graph")
     max_frames: Optional[int] = Field(None, ge=1)
+    deinterlace: Literal["auto", "on", "off"] = Field(
+        "auto", description="interlaced input (analogue cameras, DVRs): auto rebuilds the frames the decoder flags "
+        "as interlaced, on every frame, off none (docs/live.md, interlaced cameras)"
+    )
     pipeline: PipelineConfig = PipelineConfig()
     batch: BatchConfig = BatchConfig()
     reuse: ReuseConfig = ReuseConfig()

@@ -15,7 +15,7 @@ import pytest
 from live_process import (CONNECTED, Running, http_get, parse_metrics, run, sample_values, segment_frames,
                           wait_healthy, write_config)
 from live_servers import free_port
-from media import make_clip
+from media import combing, make_clip, make_interlaced_clip, probe
 
 pytestmark = pytest.mark.live
 
@@ -338,3 +338,18 @@ def test_a_snapshot_from_a_camera_is_one_picture(tmp_path, rtsp_servers):
     with av.open(str(snap)) as c:
         frame = next(c.decode(video=0))
     assert (frame.width, frame.height) == (640, 480) and "output: " + str(snap) + " (640x480, 1 frame)" in r.stdout
+
+
+def test_an_interlaced_camera_is_deinterlaced_live(tmp_path, rtsp_servers):
+    # an analogue camera behind an encoder: the H.264 it sends is coded interlaced
+    clip = make_interlaced_clip(tmp_path / "analogue.mp4", frames=150, width=320, height=240)
+    cam = rtsp_servers("camera", "--file", str(clip))
+    out, summary = tmp_path / "cam.mkv", tmp_path / "s.json"
+    r = run("enhance", cam.url, str(out), "--model", "bicubic-x2", "--duration", "3", "--summary-json", str(summary),
+            timeout=60)
+    assert r.returncode == 0, r.stderr
+    s = json.loads(summary.read_text())
+    p = probe(out, keep_planes=True)
+    assert p.frames >= 30 and s["deinterlaced"] >= p.frames, (p.frames, s["deinterlaced"])
+    assert p.pts_s == sorted(p.pts_s) and len(set(p.pts_s)) == p.frames
+    assert max(combing(y) for y, _, _ in p.planes) < 1.0  # the source combs at about 8 (2 once enlarged)

@@ -88,10 +88,10 @@ def open_source(source: str, cfg: Config, fail_fast: bool = True, password_env: 
         live = cfg.live
         return LiveSource(with_password(source, password_env), live.transport, live.open_timeout,
                           live.stall_timeout, live.backoff_initial, live.backoff_max, live.max_retries, fail_fast,
-                          label)
+                          label, cfg.deinterlace)
     if "://" in source:  # a mistyped scheme: not a file named "htp:/..." that is not found
         raise InputError(f"unsupported stream {redact(source)}: vidclear reads files and {', '.join(LIVE_PREFIXES)}")
-    return FileSource(Path(source))
+    return FileSource(Path(source), deinterlace=cfg.deinterlace)
 
 
 def make_sink(target: str, cfg: Config, input_path: Optional[Path] = None, audio_template=None) -> Sink:  # noqa: ANN001

@@ -14,6 +14,7 @@ from typing import Callable, Optional
 
 from ..config import Config
 from ..errors import ConfigError, InputError, OutputError
+from ..io.deinterlace import FILTER
 from ..io.image_sink import check_one_picture
 from ..io.live import LiveStats, is_live
 from ..io.live_sinks import RtspSink
@@ -41,6 +42,7 @@ class RunOutcome:
     stale: int = 0  # live frames dropped before inference for being older than live.max_latency_ms
     reuse: Optional[ReuseStats] = None  # static-camera reuse, when it ran
     published: Optional[dict] = None  # an rtsp:// output: frames the server took ("sent") and "dropped"
+    deinterlaced: int = 0  # frames rebuilt from interlaced fields (io/deinterlace.py)
 
     @property
     def frames(self) -> int:
@@ -60,6 +62,9 @@ class RunOutcome:
         if self.backend.get("infer_workers", 1) > 1:
             threads = self.backend.get("threads")
             head += f" ({self.backend['infer_workers']} frames at once, {threads} thread{'s' * (threads != 1)} each)"
+        if self.deinterlaced:
+            n = self.deinterlaced
+            head += f"\ninterlaced input: {n} frame{'s' * (n != 1)} deinterlaced ({FILTER})"
         text = head + "\n" + format_summary(self.result)
         if self.live is not None:
             text += "\n" + format_live(self.result, self.live, self.latencies, self.stale)
@@ -72,7 +77,7 @@ class RunOutcome:
                                                "whole_frames": self.reuse.whole_frames}
         published = {} if self.published is None else {"published": self.published}
         return summary_json(self.result, self.live, self.latencies, output=self.output, backend=self.backend,
-                            stale=self.stale, **reuse, **published)
+                            stale=self.stale, deinterlaced=self.deinterlaced, **reuse, **published)
 
 
 def run_enhance(
@@ -143,7 +148,8 @@ def run_enhance(
     described = service.models[plan.spec.name].backend.describe() | {"infer_workers": service.policy.workers}
     reuse = run.infer.reuse.stats if run.infer.reuse is not None else None
     return RunOutcome(str(output_path), result, size, described, source.damage, source.stats if live else None,
-                      list(run.encode.latencies), run.infer.stale, reuse, publish_account(sinks, result.frames))
+                      list(run.encode.latencies), run.infer.stale, reuse, publish_account(sinks, result.frames),
+                      source.deinterlacer.deinterlaced)
 
 
 def expected_frames(info: VideoInfo, start: float, duration: Optional[float]) -> int:

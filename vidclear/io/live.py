@@ -21,6 +21,7 @@ import av
 
 from ..errors import CameraUnreachable, InputError, StreamSizeChanged
 from ..secrets import redact
+from .deinterlace import Deinterlacer, DeinterlaceMode
 from .live_clock import StreamClock
 from .source import VideoInfo, stream_colour, to_native
 
@@ -65,6 +66,7 @@ class LiveSource:
         max_retries: Optional[int] = None,
         fail_fast: bool = True,
         label: Optional[str] = None,
+        deinterlace: DeinterlaceMode = "auto",
     ) -> None:
         self.url = url
         # what the log calls it: serve names each camera, so its lines say which of many it is
@@ -86,6 +88,7 @@ class LiveSource:
         self._t0 = time.monotonic()
         self._opened_at = self._t0  # when the current connection opened (for telling stalls)
         self.clock = StreamClock(self.name)
+        self.deinterlacer = Deinterlacer(deinterlace, f"live source {self.name}")
         self._size: Optional[tuple[int, int]] = None
         self.restart_on_resize = False  # False: frames of a new size are scaled to the first size
         self._resize_logged = False
@@ -156,6 +159,7 @@ class LiveSource:
     def _reconnect(self, why: str, initial: bool = False) -> bool:
         """Reopen with backoff; False when stop was asked or retries ran out."""
         self._close()
+        self.deinterlacer.reset()  # the frame it held belongs to the lost connection
         log.warning("live source %s: %s; %s", self.name, redact(why), "connecting" if initial else "reconnecting")
         delay = self.backoff_initial
         attempt = 0
@@ -204,7 +208,7 @@ class LiveSource:
             why = "the stream ended (server gone?)"
             try:
                 for packet in self.container.demux(self.container.streams.video[0]):
-                    for frame in packet.decode():
+                    for decoded in packet.decode():
                         now = time.monotonic()
                         if self._reopened_at is not None:
                             self.stats.first_frame_after_reconnect.append(now - self._reopened_at)
@@ -212,7 +216,8 @@ class LiveSource:
                             self._reopened_at = None
                         self.stats.frames += 1
                         self.stats.last_frame = now
-                        yield self._fit(frame), now
+                        for frame, captured in self.deinterlacer.push(decoded, now):  # held back one frame, or none
+                            yield self._fit(frame), captured
                         if self.stop.is_set():
                             return
             except (av.error.FFmpegError, OSError, EOFError) as e:

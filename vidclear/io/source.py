@@ -13,6 +13,7 @@ import av
 from av.video.reformatter import ColorRange
 
 from ..errors import InputError
+from .deinterlace import Deinterlacer, DeinterlaceMode
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +96,10 @@ class FileSource:
     ``damage`` says where, so the frames decoded before it can still be written.
     """
 
-    def __init__(self, path: str | Path, on_audio_packet: Callable[[av.Packet], None] | None = None) -> None:
+    def __init__(self, path: str | Path, on_audio_packet: Callable[[av.Packet], None] | None = None,
+                 deinterlace: DeinterlaceMode = "auto") -> None:
         self.path = Path(path)
+        self.deinterlacer = Deinterlacer(deinterlace, str(path))
         self.on_audio_packet = on_audio_packet
         self.damage: Optional[str] = None
         self.decoded = 0
@@ -180,6 +183,10 @@ class FileSource:
         return t >= self.start - 1e-6
 
     def frames(self) -> Iterator[av.VideoFrame]:
+        for frame in self.deinterlacer.run(self._decoded()):
+            yield self._to_native(frame)
+
+    def _decoded(self) -> Iterator[av.VideoFrame]:
         streams = [self.video] + ([self.audio] if self.audio is not None and self.on_audio_packet else [])
         shift_video = round(self.start / self.video.time_base) if self.cutting else 0  # the excerpt begins at 0
         shift_audio = round(self.start / self.audio.time_base) if self.cutting and self.audio is not None else 0
@@ -203,7 +210,7 @@ class FileSource:
                     if self.decoded == 0:
                         self.rotation = int(frame.rotation or 0) % 360
                     self.decoded += 1
-                    yield self._to_native(frame)
+                    yield frame
             # demux ends with an empty packet per stream, which flushes the decoder above.
         except (av.error.FFmpegError, EOFError) as e:
             self.damage = f"input is damaged at frame {self.decoded}: {_reason(e)}"

@@ -1,0 +1,114 @@
+"""Deinterlacing before enhancement: analogue cameras behind a DVR or an encoder send interlaced video.
+
+An interlaced frame holds two fields captured 1/50 s (or 1/60 s) apart. A moving edge then
+alternates between two positions line by line ("combing"), and a super-resolution model
+enlarges the comb as if it were detail. FFmpeg's ``bwdif`` rebuilds each frame from one of
+its fields (using the neighbouring frames), one frame out per frame in, so a deinterlaced
+run has the input's frame count and timestamps. It holds one frame back (it looks at the
+next one), which adds one frame interval of latency to a camera.
+
+Modes (``deinterlace`` in the config, ``--deinterlace``):
+- ``auto``: only the frames the decoder flags as interlaced. A progressive input never
+  builds the filter and passes through untouched.
+- ``on``: every frame, for interlaced video coded as progressive (some DVRs do that).
+- ``off``: none; the log says so once when flagged frames come in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from fractions import Fraction
+from typing import Any, Iterable, Iterator, Literal, Optional
+
+import av
+
+log = logging.getLogger(__name__)
+
+DeinterlaceMode = Literal["auto", "on", "off"]
+FILTER = "bwdif"
+
+
+class Deinterlacer:
+    """One stream's deinterlacing. ``push(frame, tag)`` returns the (frame, tag) pairs ready, in order;
+    ``tag`` travels with its frame through the filter's delay (a live source's capture time)."""
+
+    def __init__(self, mode: DeinterlaceMode, label: str) -> None:
+        self.mode = mode
+        self.label = label  # names the input in the log
+        self.flagged = 0  # frames the decoder flagged as interlaced
+        self.deinterlaced = 0  # frames the filter rebuilt (under auto, the flagged ones)
+        self._graph: Optional[av.filter.Graph] = None
+        self._shape: Optional[tuple[int, int, str]] = None
+        self._held: deque[tuple[int | None, Any, Any, bool]] = deque()  # (pts, time_base, tag, flagged) in the filter
+        self._warned_off = False
+
+    def push(self, frame: av.VideoFrame, tag: Any = None) -> list[tuple[av.VideoFrame, Any]]:
+        if frame.interlaced_frame:
+            self.flagged += 1
+        if self.mode == "off" or (self.mode == "auto" and self._graph is None and not frame.interlaced_frame):
+            if self.mode == "off" and frame.interlaced_frame and not self._warned_off:
+                log.warning("%s is interlaced, and deinterlace is off: the model will enlarge its combing "
+                            "(deinterlace: auto deinterlaces it)", self.label)
+                self._warned_off = True
+            return [(frame, tag)]
+        shape = (frame.width, frame.height, frame.format.name)
+        ready = []
+        if self._graph is not None and shape != self._shape:  # a camera came back at another size
+            ready = self.flush()
+        if self._graph is None:
+            self._open(frame, shape)
+        self._held.append((frame.pts, frame.time_base, tag, self.mode == "on" or frame.interlaced_frame))
+        self._graph.push(frame)
+        return ready + self._pull()
+
+    def flush(self) -> list[tuple[av.VideoFrame, Any]]:
+        """The frames still held (at the end of the input, or before the stream changes size)."""
+        if self._graph is None:
+            return []
+        self._graph.push(None)
+        ready = self._pull()
+        self._graph, self._shape = None, None
+        self._held.clear()
+        return ready
+
+    def reset(self) -> None:
+        """Forget the held frame and the filter (a camera reconnected: its next frame starts a new stream)."""
+        self._graph, self._shape = None, None
+        self._held.clear()
+
+    def run(self, frames: Iterable[av.VideoFrame]) -> Iterator[av.VideoFrame]:
+        """Every frame of ``frames``, deinterlaced as the mode says, the held one included at the end."""
+        for frame in frames:
+            for out, _ in self.push(frame):
+                yield out
+        for out, _ in self.flush():
+            yield out
+
+    def _open(self, frame: av.VideoFrame, shape: tuple[int, int, str]) -> None:
+        graph = av.filter.Graph()
+        source = graph.add_buffer(width=frame.width, height=frame.height, format=frame.format.name,
+                                  time_base=frame.time_base or Fraction(1, 90000))
+        deint = graph.add(FILTER, f"mode=send_frame:parity=auto:deint={'all' if self.mode == 'on' else 'interlaced'}")
+        sink = graph.add("buffersink")
+        source.link_to(deint)
+        deint.link_to(sink)
+        graph.configure()
+        if self.deinterlaced == 0:
+            why = "every frame (deinterlace: on)" if self.mode == "on" else "it is interlaced (deinterlace: auto)"
+            log.info("%s: deinterlacing with %s, one frame per frame: %s", self.label, FILTER, why)
+        self._graph, self._shape = graph, shape
+
+    def _pull(self) -> list[tuple[av.VideoFrame, Any]]:
+        """What the filter has ready, with each frame's own timestamp (bwdif doubles the time base) and tag."""
+        ready = []
+        while self._held:
+            try:
+                out = self._graph.pull()
+            except (av.error.BlockingIOError, av.error.EOFError):
+                break
+            pts, time_base, tag, rebuilt = self._held.popleft()
+            out.pts, out.time_base = pts, time_base
+            self.deinterlaced += rebuilt
+            ready.append((out, tag))
+        return ready
