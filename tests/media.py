@@ -10,6 +10,7 @@ from typing import Optional, Sequence
 import av
 import numpy as np
 
+from vidclear.io.source import FileSource
 from vidclear.shared_data import SHARED_DATA
 
 REPO = Path(__file__).resolve().parents[1]
@@ -170,3 +171,12 @@ def combing(luma: np.ndarray) -> float:
     """How much each line differs from the mean of its neighbours: high where two fields disagree."""
     y = luma.astype(np.float32)
     return float(np.abs(y[1:-1] - (y[:-2] + y[2:]) / 2).mean())
+
+
+def lumas(path: Path, **source_options) -> list[np.ndarray]:
+    """The luma of every frame vidclear's file source gives (``source_options``: deinterlace, crop)."""
+    source = FileSource(path, **source_options)
+    try:
+        return [f.to_ndarray()[: f.height].copy() for f in source.frames()]
+    finally:
+        source.close()

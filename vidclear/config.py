@@ -7,19 +7,35 @@ names the key instead of a setting silently ignored.
 from __future__ import annotations
 
 import difflib
+import re
 from inspect import isclass
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Optional, TypeVar, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
 from .encoder_choices import CODECS, PRESETS
 from .errors import ConfigError
 from .secrets import redact
 from .steps import STEP_CONFIGS, StepConfig
+
+
+CROP_PATTERN = r"^\s*\d+\s*,\s*\d+\s*,\s*[1-9]\d*\s*,\s*[1-9]\d*\s*$"  # X,Y,WIDTH,HEIGHT (io/crop.py)
+
+
+def check_crop(v: Any) -> Optional[str]:
+    """A region as 'X,Y,WIDTH,HEIGHT' (YAML may give the list [X, Y, WIDTH, HEIGHT])."""
+    if isinstance(v, (list, tuple)):
+        v = ",".join(str(p) for p in v)
+    if v is not None and not (isinstance(v, str) and re.match(CROP_PATTERN, v)):
+        raise ValueError("should be X,Y,WIDTH,HEIGHT in pixels, the width and height above 0 (e.g. 640,360,320,180)")
+    return v
+
+
+CropText = Annotated[Optional[str], BeforeValidator(check_crop)]  # io/crop.py reads it
 
 
 class Section(BaseModel):
@@ -159,6 +175,7 @@ class Config(Section):
     )
     cuda_graphs: bool = Field(True, description="torch on CUDA: replay each input shape's forward pass from a CUDA graph")
     max_frames: Optional[int] = Field(None, ge=1)
+    crop: CropText = Field(None, description="X,Y,WIDTH,HEIGHT: enhance only this region of the input (pixels)")
     deinterlace: Literal["auto", "on", "off"] = Field(
         "auto", description="interlaced input (analogue cameras, DVRs): auto rebuilds the frames the decoder flags "
         "as interlaced, on every frame, off none (docs/live.md, interlaced cameras)"
@@ -174,6 +191,7 @@ class Config(Section):
     archive: ArchiveConfig = ArchiveConfig()
     cluster: ClusterConfig = ClusterConfig()
     steps: list[StepConfig] = Field(default_factory=list, description="classical luma steps before the model")
+
 
 
 SERVE_ONLY_KEYS = ("cameras", "metrics")  # what serve's config adds to Config (a test keeps the two equal)
@@ -257,7 +275,7 @@ def _describe(err: ValidationError, source: str, model: type[BaseModel], flags: 
         close = difflib.get_close_matches(str(loc[-1]), keys, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else f"; the keys here are {', '.join(keys)}" if keys else ""
         return f"{source}: unknown key '{where}'{hint}"
-    messages = [first["msg"]]
+    messages = [first["msg"].removeprefix("Value error, ")]  # a validator's own words
     if len(first["loc"]) > len(loc):  # a union: say what each of its members wanted
         messages += [e["msg"] for e in errors[1:] if _yaml_path(e["loc"]) == loc and e["msg"] not in messages]
     wanted = " or ".join([messages[0]] + [m.removeprefix("Input should be ") for m in messages[1:]])

@@ -32,6 +32,10 @@ class StreamSizeChanged(InputError):
     """A live source now sends frames of another size (a camera reconfigured while vidclear ran)."""
 
 
+class RegionOutside(InputError):
+    """A crop region that reaches past the frame: the source answered, the region is wrong for it."""
+
+
 class OutputError(VidclearError):
     """An output path that cannot be written."""
 

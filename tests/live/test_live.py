@@ -353,3 +353,23 @@ def test_an_interlaced_camera_is_deinterlaced_live(tmp_path, rtsp_servers):
     assert p.frames >= 30 and s["deinterlaced"] >= p.frames, (p.frames, s["deinterlaced"])
     assert p.pts_s == sorted(p.pts_s) and len(set(p.pts_s)) == p.frames
     assert max(combing(y) for y, _, _ in p.planes) < 1.0  # the source combs at about 8 (2 once enlarged)
+
+
+def test_a_region_of_a_camera(tmp_path, rtsp_servers):
+    cam = rtsp_servers("camera", "--fps", "10")  # 320x240
+    out = tmp_path / "door.mkv"
+    r = run("enhance", cam.url, str(out), "--model", "bicubic-x2", "--crop", "100,60,64,48", "--max-frames", "5",
+            timeout=60)
+    assert r.returncode == 0, r.stderr
+    p = probe(out)
+    assert (p.width, p.height, p.frames) == (128, 96, 5)
+    cfg = write_config(tmp_path / "cams.yaml", f"model: bicubic-x2\ncameras:\n  - {{name: door, url: '{cam.url}', "
+                       f"outputs: ['{tmp_path}/d.ts'], crop: [100, 60, 64, 48]}}\n")
+    r = run("serve", str(cfg), "--check", timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"door\s+bicubic-x2\s+320x240 h264 10 fps\s+128x96 of region 100,60,64,48\s", r.stdout), r.stdout
+    cfg.write_text(cfg.read_text().replace("[100, 60, 64, 48]", "[300, 60, 64, 48]"))
+    r = run("serve", str(cfg), "--check", timeout=60)
+    assert r.returncode == 1 and r.stdout.strip().splitlines()[-1].endswith(
+        "camera door: crop 300,60,64,48 (x, y, width, height) reaches past the 320x240 frame of live source door at "
+        f"{cam.url}: it must end by x 320 and y 240"), r.stdout

@@ -55,13 +55,15 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
                         help="the low-light model before the model: always, only while dark (auto), or never")
     parser.add_argument("--denoise", metavar="MODEL",
                         help="a denoiser run after the low-light model in night mode (e.g. denoise)")
+    parser.add_argument("--crop", metavar="X,Y,W,H",
+                        help="only this region of the input, in its pixels (e.g. a plate lane: 640,360,320,180)")
     parser.add_argument("--deinterlace", choices=("auto", "on", "off"),
                         help="interlaced input: the frames flagged interlaced (auto, default), every frame, or none")
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
 
 
 SETTINGS_FLAGS = {"--model": "model", "--backend": "backend", "--device": "device", "--max-frames": "max_frames",
-                  "--deinterlace": "deinterlace",
+                  "--deinterlace": "deinterlace", "--crop": "crop",
                   "--reuse": "reuse.mode", "--night": "lowlight.mode", "--denoise": "lowlight.denoise",
                   "--crf": "encoder.crf", "--preset": "encoder.preset", "--codec": "encoder.codec"}
 

@@ -19,6 +19,7 @@ from ..backends.base import BackendOptions, usable_cores
 from ..backends.select import auto_fallback, choose_backend
 from ..config import Config
 from ..errors import ConfigError, InputError
+from ..io.crop import Region
 from ..io.image_sink import ImageSink, is_image_output
 from ..io.live import LIVE_PREFIXES, LiveSource, is_live, is_rtsp
 from ..io.live_sinks import RtspSink, SegmentSink, is_segment_pattern
@@ -84,14 +85,15 @@ def start_service(cfg: Config, live: bool, frame_hw: Optional[tuple[int, int]] =
 def open_source(source: str, cfg: Config, fail_fast: bool = True, password_env: Optional[str] = None,
                 label: Optional[str] = None) -> Source:
     """A file or a live stream; ``label`` (a camera's configured name) goes into a live source's log lines."""
+    region = Region.parse(cfg.crop) if cfg.crop else None
     if is_live(source):
         live = cfg.live
         return LiveSource(with_password(source, password_env), live.transport, live.open_timeout,
                           live.stall_timeout, live.backoff_initial, live.backoff_max, live.max_retries, fail_fast,
-                          label, cfg.deinterlace)
+                          label, cfg.deinterlace, region)
     if "://" in source:  # a mistyped scheme: not a file named "htp:/..." that is not found
         raise InputError(f"unsupported stream {redact(source)}: vidclear reads files and {', '.join(LIVE_PREFIXES)}")
-    return FileSource(Path(source), deinterlace=cfg.deinterlace)
+    return FileSource(Path(source), deinterlace=cfg.deinterlace, crop=region)
 
 
 def make_sink(target: str, cfg: Config, input_path: Optional[Path] = None, audio_template=None) -> Sink:  # noqa: ANN001

@@ -21,6 +21,7 @@ import av
 
 from ..errors import CameraUnreachable, InputError, StreamSizeChanged
 from ..secrets import redact
+from .crop import Cropper, Region
 from .deinterlace import Deinterlacer, DeinterlaceMode
 from .live_clock import StreamClock
 from .source import VideoInfo, stream_colour, to_native
@@ -67,6 +68,7 @@ class LiveSource:
         fail_fast: bool = True,
         label: Optional[str] = None,
         deinterlace: DeinterlaceMode = "auto",
+        crop: Optional[Region] = None,
     ) -> None:
         self.url = url
         # what the log calls it: serve names each camera, so its lines say which of many it is
@@ -89,6 +91,7 @@ class LiveSource:
         self._opened_at = self._t0  # when the current connection opened (for telling stalls)
         self.clock = StreamClock(self.name)
         self.deinterlacer = Deinterlacer(deinterlace, f"live source {self.name}")
+        self.cropper = Cropper(crop, f"live source {self.name}") if crop else None
         self._size: Optional[tuple[int, int]] = None
         self.restart_on_resize = False  # False: frames of a new size are scaled to the first size
         self._resize_logged = False
@@ -100,7 +103,11 @@ class LiveSource:
             self.stats.last_error = str(e)
             self.info = None  # learnt on the first successful connection
         else:
-            self.info = self._info()
+            try:
+                self.info = self._info()
+            except InputError:  # a crop that does not fit the camera's frame
+                self._close()
+                raise
 
     def _options(self) -> dict:
         """Half a second of probing, for a fast start. The packets read while probing are kept
@@ -136,6 +143,8 @@ class LiveSource:
     def _info(self) -> VideoInfo:
         v = self.container.streams.video[0]
         w, h = self._size or (v.codec_context.width, v.codec_context.height)
+        if self.cropper is not None:
+            w, h = self.cropper.fit(w, h)
         return VideoInfo(w, h, LIVE_TIME_BASE, v.average_rate or v.guessed_rate, 0, v.codec_context.pix_fmt or "?",
                          v.codec_context.name, None, stream_colour(v))
 
@@ -198,7 +207,7 @@ class LiveSource:
                             self.name, frame.width, frame.height, *self._size)
                 self._resize_logged = True
             frame = frame.reformat(width=self._size[0], height=self._size[1])
-        return frame
+        return frame if self.cropper is None else self.cropper(frame)
 
     def frames(self) -> Iterator[tuple[av.VideoFrame, float]]:
         self._reopened_at: Optional[float] = None

@@ -13,6 +13,7 @@ import av
 from av.video.reformatter import ColorRange
 
 from ..errors import InputError
+from .crop import Cropper, Region
 from .deinterlace import Deinterlacer, DeinterlaceMode
 
 log = logging.getLogger(__name__)
@@ -97,9 +98,10 @@ class FileSource:
     """
 
     def __init__(self, path: str | Path, on_audio_packet: Callable[[av.Packet], None] | None = None,
-                 deinterlace: DeinterlaceMode = "auto") -> None:
+                 deinterlace: DeinterlaceMode = "auto", crop: Optional[Region] = None) -> None:
         self.path = Path(path)
         self.deinterlacer = Deinterlacer(deinterlace, str(path))
+        self.cropper = Cropper(crop, str(path)) if crop else None
         self.on_audio_packet = on_audio_packet
         self.damage: Optional[str] = None
         self.decoded = 0
@@ -142,6 +144,12 @@ class FileSource:
             duration_s=float(self.container.duration / av.time_base) if self.container.duration else None,
             colour=stream_colour(self.video),
         )
+        if self.cropper is not None:
+            try:
+                self.info.width, self.info.height = self.cropper.fit(cc.width, cc.height)
+            except InputError:
+                self.container.close()
+                raise
 
     @property
     def audio_stream(self) -> Optional[av.audio.stream.AudioStream]:
@@ -184,7 +192,7 @@ class FileSource:
 
     def frames(self) -> Iterator[av.VideoFrame]:
         for frame in self.deinterlacer.run(self._decoded()):
-            yield self._to_native(frame)
+            yield self._to_native(frame if self.cropper is None else self.cropper(frame))
 
     def _decoded(self) -> Iterator[av.VideoFrame]:
         streams = [self.video] + ([self.audio] if self.audio is not None and self.on_audio_packet else [])

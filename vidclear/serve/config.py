@@ -11,7 +11,7 @@ from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..config import Config, load_config
+from ..config import Config, CropText, load_config
 from ..engine.assembly import Plan
 from ..errors import ConfigError, VidclearError
 from ..io.image_sink import is_image_output
@@ -30,6 +30,7 @@ class CameraConfig(_Strict):
     url: str = Field(description="the camera's stream: rtsp://, rtmp://, srt://, http(s)://, udp:// or /dev/video")
     password_env: Optional[str] = Field(None, description="environment variable holding this camera's password")
     model: Optional[str] = Field(None, description="this camera's model (default: the top-level model)")
+    crop: CropText = Field(None, description="X,Y,WIDTH,HEIGHT: enhance only this region of the camera's frame")
     outputs: list[str] = Field(min_length=1, description="files, segment patterns or rtsp:// URLs")
 
 
@@ -49,6 +50,7 @@ class ServeConfig(Config):
         data = self.model_dump(exclude={"cameras", "metrics"})
         if camera.model is not None:
             data["model"] = camera.model
+        data["crop"] = camera.crop  # a region is a camera's own
         return Config.model_validate(data)
 
 
@@ -59,6 +61,9 @@ def load_serve_config(path: Path) -> ServeConfig:
             raise ConfigError(f"config {path}: camera {camera.name}: url {redact(camera.url)} is not a camera stream "
                               f"(it must start with {', '.join(LIVE_PREFIXES)}); for recorded files use "
                               "'vidclear enhance' or 'vidclear batch'")
+    if cfg.crop is not None:
+        raise ConfigError(f"config {path}: crop is a camera's own: give it under the camera whose region it is "
+                          "(cameras: [{name: ..., crop: ...}])")
     names = [c.name for c in cfg.cameras]
     if len(set(names)) != len(names):
         raise ConfigError(f"config {path}: camera names must be unique")

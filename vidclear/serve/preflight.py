@@ -19,7 +19,7 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from ..engine.assembly import Plan, open_source, output_size, start_service
-from ..errors import InputError
+from ..errors import InputError, RegionOutside
 from ..exit_codes import EXIT_FAILED, EXIT_OK
 from ..io.live import is_rtsp
 from ..secrets import redact
@@ -58,6 +58,9 @@ def _try_camera(camera: CameraConfig, cfg: ServeConfig) -> tuple[list[str], list
             problems.append(f"nothing listens at {camera.name}'s output {redact(output)}")
     try:
         source = open_source(camera.url, run_cfg, password_env=camera.password_env, label=camera.name)
+    except RegionOutside as e:  # it answered; its crop is wrong for its frame
+        row += [redact(camera.url), "", ", ".join(outputs), "yes"]
+        return row, [f"camera {camera.name}: {redact(str(e))}"] + problems
     except InputError as e:  # unreachable, refused, or no video in what it sends
         row += [redact(camera.url), "", ", ".join(outputs), f"no: {getattr(e, 'reason', e)}"]
         return row, [f"{camera.name} did not answer"] + problems
@@ -67,7 +70,10 @@ def _try_camera(camera: CameraConfig, cfg: ServeConfig) -> tuple[list[str], list
         source.close()
     rate = f" {float(info.rate):.4g} fps" if info.rate else ""
     width, height = output_size(info.width, info.height, Plan.from_config(run_cfg).spec.scale)
-    return row + [f"{info.width}x{info.height} {info.codec}{rate}", f"{width}x{height}", ", ".join(outputs),
+    sent, region = (info.width, info.height), ""
+    if source.cropper is not None:  # the camera sends the whole frame; the region is what is enhanced
+        sent, region = source.cropper.frame, f" of region {source.cropper.region}"
+    return row + [f"{sent[0]}x{sent[1]} {info.codec}{rate}", f"{width}x{height}{region}", ", ".join(outputs),
                   "yes"], problems
 
 
