@@ -60,3 +60,19 @@ def test_the_picture_a_killed_run_was_writing_is_cleared_by_the_next_batch(tmp_p
     monkeypatch.undo()
     temporaries[0].write_bytes(b"half a PNG")  # what SIGKILL leaves: an exception or SIGTERM removes it
     assert remove_partials(out) == 1 and not temporaries[0].exists() and not list(out.iterdir())
+
+
+def test_the_settings_digest_holds_what_the_user_set_and_ignores_settings_added_later():
+    from vidclear.archive.journal import settings_digest
+    from vidclear.config import Config
+
+    class Later(Config):  # a later vidclear with one more setting, left at its default
+        sharpen_plates: bool = False
+
+    plain = settings_digest(Config())
+    assert settings_digest(Later()) == plain  # the same journal keys: finished files stay finished
+    assert settings_digest(Config(model="espcn-x2", encoder={"crf": 18})) == plain  # the defaults, written out
+    assert settings_digest(Config(pipeline={"queue_size": 3}, live={"stall_timeout": 9})) == plain  # how it runs
+    changed = {settings_digest(Config(**s)) for s in ({"model": "espcn-x3"}, {"crop": "0,0,64,48"},
+                                                      {"deinterlace": "off"}, {"encoder": {"crf": 20}})}
+    assert len(changed) == 4 and plain not in changed

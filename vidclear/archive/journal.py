@@ -28,7 +28,9 @@ RUNNING_ONLY = {"archive", "cluster", "live", "pipeline", "batch"}  # how and wh
 
 
 def settings_digest(cfg: Config) -> str:
-    settings = cfg.model_dump(mode="json", exclude=RUNNING_ONLY)
+    """What the outputs depend on, as the user set it: only the settings that differ from their defaults, so a
+    setting a later vidclear adds (at its default) leaves the digest, and a half-done archive's journal, as it was."""
+    settings = cfg.model_dump(mode="json", exclude=RUNNING_ONLY, exclude_defaults=True)
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
