@@ -1,5 +1,6 @@
 """A serve config is checked before anything starts: every mistake is one line naming it, exit 2."""
 
+import re
 import socket
 import subprocess
 import sys
@@ -76,6 +77,16 @@ def test_serve_refuses_the_forensic_preset_it_cannot_run_at_camera_speed(tmp_pat
     assert "under live.min_fps 3: it cannot keep a camera's frame rate" in errors[0], errors[0]
     fps = float(errors[0].split(" runs at ")[1].split(" frames/s")[0])
     assert 0 < fps < 3
+
+
+def test_the_frame_rate_check_times_a_cameras_region_where_it_has_one(tmp_path):
+    """srgan-x4 on a plate-sized region is live-able where the whole frame is not: the check times the region."""
+    preset = (REPO / "configs" / "forensic-x4.yaml").read_text()
+    region = CAMERA.replace("}", ", crop: [0, 0, 64, 32]}")
+    r = _serve(tmp_path, preset + "live: {open_timeout: 0.5}\ncameras: [" + region + "]\n")
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"model 'srgan-x4': [0-9.]+ frames/s at 64x32 on ", r.stderr), r.stderr
+    assert "cannot keep" not in r.stderr
 
 
 def test_the_frame_rate_check_can_be_turned_off(tmp_path):

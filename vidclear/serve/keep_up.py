@@ -4,8 +4,8 @@ A model made for offline work (``srgan-x4``, the forensic preset) runs at a fram
 or two a second on a CPU; live, it would drop nearly every frame. Each distinct
 camera model is timed on the service's backend on a frame of ``live.probe_size``
 (a D1 CCTV stream, 704x576, by default; a quarter of it is timed and the time
-scaled by the pixels, which keeps the start quick), and serve refuses with one
-line when it would run under ``live.min_fps``. ``min_fps: 0`` turns the check off.
+scaled by the pixels, which keeps the start quick), or of its ``crop`` where it has
+one, and serve refuses with one line when it would run under ``live.min_fps``. ``min_fps: 0`` turns the check off.
 
 The probe loads its own copy of the model, not the service's: the service loads
 each model for the first camera's frame size (a TensorRT engine's profile is
@@ -22,7 +22,8 @@ from ..backends.base import median_infer_seconds
 from ..engine.service import InferenceService
 from ..errors import ConfigError
 from ..models.registry import get_model
-from .config import ServeConfig
+from ..io.crop import Region
+from .config import CameraConfig, ServeConfig
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +39,29 @@ def frames_per_second(service: InferenceService, model_name: str, size: tuple[in
     return 1.0 / max(seconds * (size[0] * size[1]) / (h * w), 1e-9)
 
 
+def probe_hw(camera: CameraConfig, cfg: ServeConfig) -> tuple[int, int]:
+    """The frame (h, w) a camera's model is timed at: its crop's size, known exactly, or ``live.probe_size``."""
+    if camera.crop is None:
+        return cfg.live.probe_hw
+    region = Region.parse(camera.crop).even()
+    return region.height, region.width
+
+
 def check_models_keep_up(cfg: ServeConfig, service: InferenceService) -> None:
     """Refuse (ConfigError) a camera model that cannot infer ``live.min_fps`` frames a second here."""
     if cfg.live.min_fps <= 0:
         return
-    size = cfg.live.probe_hw
-    for name in sorted({camera.model or cfg.model for camera in cfg.cameras}):
+    trials: dict[tuple[str, tuple[int, int]], list[str]] = {}  # (model, (h, w)) -> the cameras it serves
+    for camera in cfg.cameras:
+        trials.setdefault((camera.model or cfg.model, probe_hw(camera, cfg)), []).append(camera.name)
+    for (name, size), cameras in sorted(trials.items()):
         fps = frames_per_second(service, name, size)
-        log.info("model '%s': %.1f frames/s at %s on %s/%s", name, fps, cfg.live.probe_size,
-                 service.backend_name(name), service.device)
+        where = f"{size[1]}x{size[0]}"
+        log.info("model '%s': %.1f frames/s at %s on %s/%s", name, fps, where, service.backend_name(name),
+                 service.device)
         if fps < cfg.live.min_fps:
-            cams = ", ".join(c.name for c in cfg.cameras if (c.model or cfg.model) == name)
+            cams = ", ".join(cameras)
             raise ConfigError(
-                f"model '{name}' (cameras {cams}) runs at {fps:.1f} frames/s at {cfg.live.probe_size} on "
+                f"model '{name}' (cameras {cams}) runs at {fps:.1f} frames/s at {where} on "
                 f"{service.device} here, under live.min_fps {cfg.live.min_fps:g}: it cannot keep a camera's frame "
                 f"rate; use it on recorded files (vidclear enhance / batch) or choose a faster model")
