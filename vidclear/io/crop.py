@@ -11,14 +11,12 @@ pointers, so a cropped frame shares the decoded one's memory.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Optional
 
 import av
 
-from ..config import CROP_PATTERN
 from ..errors import RegionOutside
 
 log = logging.getLogger(__name__)
@@ -33,9 +31,7 @@ class Region:
 
     @classmethod
     def parse(cls, text: str) -> "Region":
-        """'X,Y,W,H' (the config's ``crop``, checked against CROP_PATTERN there)."""
-        if not re.match(CROP_PATTERN, text):
-            raise ValueError(f"crop {text!r} is not X,Y,WIDTH,HEIGHT in pixels, e.g. 640,360,320,180")
+        """'X,Y,W,H', as the config's ``crop`` holds it (checked there: config.check_crop)."""
         x, y, w, h = (int(v) for v in text.split(","))
         return cls(x, y, w, h)
 
@@ -64,7 +60,7 @@ class Cropper:
         r = self.region
         if r.x + r.width > width or r.y + r.height > height:
             raise RegionOutside(f"crop {r} (x, y, width, height) reaches past the {width}x{height} frame of "
-                             f"{self.label}: it must end by x {width} and y {height}")
+                                f"{self.label}: it must end by x {width} and y {height}")
         self.frame = (width, height)
         return r.width, r.height
 

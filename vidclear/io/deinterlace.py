@@ -36,7 +36,6 @@ class Deinterlacer:
     def __init__(self, mode: DeinterlaceMode, label: str) -> None:
         self.mode = mode
         self.label = label  # names the input in the log
-        self.flagged = 0  # frames the decoder flagged as interlaced
         self.deinterlaced = 0  # frames the filter rebuilt (under auto, the flagged ones)
         self._graph: Optional[av.filter.Graph] = None
         self._shape: Optional[tuple[int, int, str]] = None
@@ -44,8 +43,6 @@ class Deinterlacer:
         self._warned_off = False
 
     def push(self, frame: av.VideoFrame, tag: Any = None) -> list[tuple[av.VideoFrame, Any]]:
-        if frame.interlaced_frame:
-            self.flagged += 1
         if self.mode == "off" or (self.mode == "auto" and self._graph is None and not frame.interlaced_frame):
             if self.mode == "off" and frame.interlaced_frame and not self._warned_off:
                 log.warning("%s is interlaced, and deinterlace is off: the model will enlarge its combing "
