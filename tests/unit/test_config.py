@@ -87,6 +87,18 @@ def test_the_serve_only_keys_are_what_serve_adds():
     assert set(SERVE_ONLY_KEYS) == set(ServeConfig.model_fields) - set(Config.model_fields)
 
 
+def test_a_camera_runs_with_its_own_model_crop_and_deinterlacing_and_the_others_with_the_top_level_ones():
+    from vidclear.serve.config import ServeConfig
+
+    cfg = ServeConfig.model_validate({"model": "espcn-x2", "deinterlace": "off", "cameras": [
+        {"name": "dvr", "url": "rtsp://127.0.0.1:9/ch1", "outputs": ["a.ts"], "model": "espcn-x3",
+         "deinterlace": "on", "crop": [0, 0, 64, 48]},
+        {"name": "ip", "url": "rtsp://127.0.0.1:9/ip", "outputs": ["b.ts"]}]})
+    dvr, ip = (cfg.for_camera(camera) for camera in cfg.cameras)
+    assert (dvr.model, dvr.deinterlace, dvr.crop) == ("espcn-x3", "on", "0,0,64,48")
+    assert (ip.model, ip.deinterlace, ip.crop) == ("espcn-x2", "off", None)
+
+
 @pytest.mark.parametrize("text, message", [
     # enhance's own preset given to serve: was "bad value for 'cameras': Field required"
     ("model: espcn-x2\n", "missing key 'cameras' (the live cameras, each a name, a url and its outputs; "

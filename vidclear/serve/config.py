@@ -7,7 +7,7 @@ model (its own ``model:`` or the top-level one) is checked before anything start
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,6 +31,9 @@ class CameraConfig(_Strict):
     password_env: Optional[str] = Field(None, description="environment variable holding this camera's password")
     model: Optional[str] = Field(None, description="this camera's model (default: the top-level model)")
     crop: CropText = Field(None, description="X,Y,WIDTH,HEIGHT: enhance only this region of the camera's frame")
+    deinterlace: Optional[Literal["auto", "on", "off"]] = Field(
+        None, description="this camera's deinterlacing (default: the top-level one); on: an analogue channel "
+        "a DVR codes as progressive")
     outputs: list[str] = Field(min_length=1, description="files, segment patterns or rtsp:// URLs")
 
 
@@ -46,10 +49,12 @@ class ServeConfig(Config):
     metrics: MetricsConfig = MetricsConfig()
 
     def for_camera(self, camera: CameraConfig) -> Config:
-        """The config one camera's pipeline runs with (its own model, if it names one)."""
+        """The config one camera's pipeline runs with: its own model, crop and deinterlacing where it names them."""
         data = self.model_dump(exclude={"cameras", "metrics"})
         if camera.model is not None:
             data["model"] = camera.model
+        if camera.deinterlace is not None:
+            data["deinterlace"] = camera.deinterlace
         data["crop"] = camera.crop  # a region is a camera's own
         return Config.model_validate(data)
 
