@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -43,6 +44,8 @@ def test_eight_clips_then_a_rerun_that_skips_what_is_done(tmp_path):
     assert_outputs_match_inputs(src, out)
     assert not (out / CORRUPT_CLIP).exists() and no_partials(out) == []
     assert "7 enhanced, 0 skipped (done before), 1 failed" in r.stdout, r.stdout
+    # the clips' 73 frames and the wall time to 0.01 s (tiny batches took "0.1 s", too coarse for a rate)
+    assert re.search(r"; 73 frames in \d+\.\d\d s \(\d+\.\d fps overall\)", r.stdout), r.stdout
     error = [line for line in r.stderr.splitlines() if line.startswith("vidclear: error:")]
     assert len(error) == 1 and f"{src / CORRUPT_CLIP}: cannot open" in error[0], r.stderr
     assert "Traceback" not in r.stderr
