@@ -232,6 +232,13 @@ def test_rotation_metadata_is_kept(tmp_path):
     r = vidclear("enhance", str(rotated), str(out), "--model", "bicubic-x2", "--quiet")
     assert r.returncode == 0, r.stderr
     assert probe(out).rotation == 90
+    # a region of a rotated video is in the stored pixels: said, since the user sees the frame turned
+    r = vidclear("enhance", str(rotated), str(out), "--model", "bicubic-x2", "--crop", "0,0,64,48")
+    assert r.returncode == 0, r.stderr
+    assert (f"{rotated} is shown rotated by 90 degrees: its crop 0,0,64,48 is in the stored frame's pixels, "
+            "before that rotation") in r.stderr
+    p = probe(out)
+    assert (p.width, p.height, p.rotation) == (128, 96, 90)
 
 
 def _assert_one_error_line(r: subprocess.CompletedProcess, *fragments: str) -> None:

@@ -217,6 +217,10 @@ class FileSource:
                         frame.pts -= shift_video
                     if self.decoded == 0:
                         self.rotation = int(frame.rotation or 0) % 360
+                        if self.rotation and self.cropper is not None:
+                            log.warning("%s is shown rotated by %d degrees: its crop %s is in the stored frame's "
+                                        "pixels, before that rotation", self.path, self.rotation,
+                                        self.cropper.region)
                     self.decoded += 1
                     yield frame
             # demux ends with an empty packet per stream, which flushes the decoder above.
