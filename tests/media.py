@@ -146,7 +146,8 @@ def make_batch_clips(folder: Path, frames_scale: int = 1) -> Path:
 def make_interlaced_clip(path: Path, frames: int = 20, width: int = 128, height: int = 96, fps: int = 25,
                          coded_interlaced: bool = True) -> Path:
     """A clip of interlaced content, as an analogue camera behind a DVR sends: each frame weaves two fields
-    captured half a frame apart, so a moving bar's edges comb. ``coded_interlaced``: H.264 coded as interlaced
+    captured half a frame apart, so a moving bar's edges comb (3 pixels a field: at x = 8 + 3 * (2 i) in
+    frame i's first field, 8 + 3 * (2 i + 1) in its second). ``coded_interlaced``: H.264 coded as interlaced
     (the decoder flags every frame), or as progressive (the content combs, and nothing says so)."""
     out = av.open(str(path), "w")
     v = out.add_stream("libx264", rate=fps)
@@ -156,7 +157,9 @@ def make_interlaced_clip(path: Path, frames: int = 20, width: int = 128, height:
         v.codec_context.flags |= av.codec.context.Flags.interlaced_dct | av.codec.context.Flags.interlaced_me
     for i in range(frames):
         woven = np.full((height, width), 40, np.uint8)
-        for field, moment in ((0, 2 * i), (1, 2 * i + 1)):  # the top field first, the bottom one half a frame later
+        # the bottom field first, the top one half a frame later: x264 flags its fields bottom first, from the
+        # input frame's top-field-first flag, which PyAV cannot set (as NTSC DV and many capture cards send)
+        for field, moment in ((1, 2 * i), (0, 2 * i + 1)):
             x = 8 + 3 * moment
             woven[field::2, x : x + width // 5] = 220
         f = av.VideoFrame.from_ndarray(np.dstack([woven] * 3), format="rgb24").reformat(format="yuv420p")

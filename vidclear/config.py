@@ -176,9 +176,9 @@ class Config(Section):
     cuda_graphs: bool = Field(True, description="torch on CUDA: replay each input shape's forward pass from a CUDA graph")
     max_frames: Optional[int] = Field(None, ge=1)
     crop: CropText = Field(None, description="X,Y,WIDTH,HEIGHT: enhance only this region of the input (pixels)")
-    deinterlace: Literal["auto", "on", "off"] = Field(
+    deinterlace: Literal["auto", "on", "fields", "off"] = Field(
         "auto", description="interlaced input (analogue cameras, DVRs): auto rebuilds the frames the decoder flags "
-        "as interlaced, on every frame, off none (docs/live.md, interlaced cameras)"
+        "as interlaced, on every frame, fields every field as a frame (twice the rate), off none (docs/live.md)"
     )
     pipeline: PipelineConfig = PipelineConfig()
     batch: BatchConfig = BatchConfig()

@@ -49,3 +49,20 @@ def test_an_excerpt_of_an_interlaced_file_keeps_its_last_frame(tmp_path):
     p = probe(out, keep_planes=True)
     assert p.frames == 10 and p.pts_s[0] == 0.0
     assert max(combing(y) for y, _, _ in p.planes) < 1.0
+
+
+def test_fields_gives_every_field_as_a_frame_of_its_own_at_its_own_moment(tmp_path):
+    clip = make_interlaced_clip(tmp_path / "dvr.mp4", frames=20, fps=25)
+    out, summary = tmp_path / "fields.mp4", tmp_path / "s.json"
+    r = run("enhance", str(clip), str(out), "--model", "bicubic-x2", "--deinterlace", "fields",
+            "--summary-json", str(summary))
+    assert r.returncode == 0, r.stderr
+    p = probe(out, keep_planes=True)
+    assert p.frames == 40 and json.loads(summary.read_text())["deinterlaced"] == 40
+    assert np.allclose(np.diff(p.pts_s), 0.02), p.pts_s  # 50 a second, from 25 frames a second
+    # the bar moves 3 pixels a field, 6 once enlarged: each frame shows its own field's moment
+    edges = [int(np.argmax(y[96] > 130)) for y, _, _ in p.planes]
+    assert np.all(np.abs(np.diff(edges) - 6) <= 1), edges
+    assert max(combing(y) for y, _, _ in p.planes) < 1.0
+    assert "interlaced input: 40 frames deinterlaced (bwdif)" in r.stdout
+    assert "a frame per field, twice the frame rate" in r.stderr

@@ -353,6 +353,16 @@ def test_an_interlaced_camera_is_deinterlaced_live(tmp_path, rtsp_servers):
     assert p.frames >= 30 and s["deinterlaced"] >= p.frames, (p.frames, s["deinterlaced"])
     assert p.pts_s == sorted(p.pts_s) and len(set(p.pts_s)) == p.frames
     assert max(combing(y) for y, _, _ in p.planes) < 1.0  # the source combs at about 8 (2 once enlarged)
+    # a frame per field: twice the frames, stamped half a frame (20 ms at 25 fps) apart
+    fields, summary = tmp_path / "fields.mkv", tmp_path / "f.json"
+    r = run("enhance", cam.url, str(fields), "--model", "bicubic-x2", "--deinterlace", "fields", "--duration", "3",
+            "--summary-json", str(summary), timeout=60)
+    assert r.returncode == 0, r.stderr
+    s = json.loads(summary.read_text())
+    p = probe(fields)
+    assert s["deinterlaced"] >= 1.9 * s["frames_in"] and p.frames >= 60, (s["deinterlaced"], s["frames_in"], p.frames)
+    steps = sorted(b - a for a, b in zip(p.pts_s, p.pts_s[1:]))
+    assert steps[0] > 0 and abs(steps[len(steps) // 2] - 0.020) < 0.002, steps
 
 
 def test_a_region_of_a_camera(tmp_path, rtsp_servers):

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         print_columns(header, rows)
         enhanced = [r for r in results if r["status"] == "done"]
         frames = sum(r.get("frames", 0) for r in enhanced)
-        print(f"{len(results)} files: {len(enhanced)} enhanced, "
+        print(f"{len(results)} file{'s' * (len(results) != 1)}: {len(enhanced)} enhanced, "
               f"{sum(r['status'] == 'skipped' for r in results)} skipped (done before), {len(failed)} failed; "
               + (f"{frames} frames in {wall:.2f} s ({frames / wall:.1f} fps overall); " if frames else "")
               + f"outputs in {args.output}")

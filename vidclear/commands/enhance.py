@@ -57,8 +57,9 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
                         help="a denoiser run after the low-light model in night mode (e.g. denoise)")
     parser.add_argument("--crop", metavar="X,Y,W,H",
                         help="only this region of the input, in its pixels (e.g. a plate lane: 640,360,320,180)")
-    parser.add_argument("--deinterlace", choices=("auto", "on", "off"),
-                        help="interlaced input: the frames flagged interlaced (auto, default), every frame, or none")
+    parser.add_argument("--deinterlace", choices=("auto", "on", "fields", "off"),
+                        help="interlaced input: the frames flagged interlaced (auto, default), every frame (on), "
+                             "every field as a frame of its own (fields: twice the frame rate), or none")
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
 
 

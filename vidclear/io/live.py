@@ -22,7 +22,7 @@ import av
 from ..errors import CameraUnreachable, InputError, StreamSizeChanged
 from ..secrets import redact
 from .crop import Cropper, Region
-from .deinterlace import Deinterlacer, DeinterlaceMode
+from .deinterlace import FRAMES_PER_FRAME, Deinterlacer, DeinterlaceMode
 from .live_clock import StreamClock
 from .source import VideoInfo, stream_colour, to_native
 
@@ -145,8 +145,11 @@ class LiveSource:
         w, h = self._size or (v.codec_context.width, v.codec_context.height)
         if self.cropper is not None:
             w, h = self.cropper.fit(w, h)
-        return VideoInfo(w, h, LIVE_TIME_BASE, v.average_rate or v.guessed_rate, 0, v.codec_context.pix_fmt or "?",
-                         v.codec_context.name, None, stream_colour(v))
+        rate = v.average_rate or v.guessed_rate
+        if rate:
+            rate *= FRAMES_PER_FRAME[self.deinterlacer.mode]  # deinterlace: fields sends a frame per field
+        return VideoInfo(w, h, LIVE_TIME_BASE, rate, 0, v.codec_context.pix_fmt or "?", v.codec_context.name, None,
+                         stream_colour(v))
 
     def _close(self) -> None:
         if self.container is not None:

@@ -14,7 +14,7 @@ from av.video.reformatter import ColorRange
 
 from ..errors import InputError
 from .crop import Cropper, Region
-from .deinterlace import Deinterlacer, DeinterlaceMode
+from .deinterlace import FRAMES_PER_FRAME, Deinterlacer, DeinterlaceMode
 
 log = logging.getLogger(__name__)
 
@@ -133,12 +133,14 @@ class FileSource:
         if cc is None or not cc.width or not cc.height:
             self.container.close()
             raise InputError(f"{self.path}: the video stream has no frame size (damaged or unsupported)")
+        per_frame = FRAMES_PER_FRAME[deinterlace]  # 2: a frame per field, at twice the rate, in half the time base
+        rate = self.video.average_rate or self.video.guessed_rate
         self.info = VideoInfo(
             width=cc.width,
             height=cc.height,
-            time_base=self.video.time_base or Fraction(1, 90000),
-            rate=self.video.average_rate or self.video.guessed_rate,
-            frames=self.video.frames or 0,
+            time_base=(self.video.time_base or Fraction(1, 90000)) / per_frame,
+            rate=rate * per_frame if rate else rate,
+            frames=(self.video.frames or 0) * per_frame,
             pix_fmt=cc.pix_fmt or "unknown",
             codec=cc.name,
             duration_s=float(self.container.duration / av.time_base) if self.container.duration else None,

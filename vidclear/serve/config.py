@@ -31,7 +31,7 @@ class CameraConfig(_Strict):
     password_env: Optional[str] = Field(None, description="environment variable holding this camera's password")
     model: Optional[str] = Field(None, description="this camera's model (default: the top-level model)")
     crop: CropText = Field(None, description="X,Y,WIDTH,HEIGHT: enhance only this region of the camera's frame")
-    deinterlace: Optional[Literal["auto", "on", "off"]] = Field(
+    deinterlace: Optional[Literal["auto", "on", "fields", "off"]] = Field(
         None, description="this camera's deinterlacing (default: the top-level one); on: an analogue channel "
         "a DVR codes as progressive")
     outputs: list[str] = Field(min_length=1, description="files, segment patterns or rtsp:// URLs")
