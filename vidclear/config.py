@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
-from .encoder_choices import CODECS, PRESETS
+from .choices import CODECS, PRESETS, DeinterlaceMode
 from .errors import ConfigError
 from .secrets import redact
 from .steps import STEP_CONFIGS, StepConfig
@@ -176,7 +176,7 @@ class Config(Section):
     cuda_graphs: bool = Field(True, description="torch on CUDA: replay each input shape's forward pass from a CUDA graph")
     max_frames: Optional[int] = Field(None, ge=1)
     crop: CropText = Field(None, description="X,Y,WIDTH,HEIGHT: enhance only this region of the input (pixels)")
-    deinterlace: Literal["auto", "on", "fields", "off"] = Field(
+    deinterlace: DeinterlaceMode = Field(
         "auto", description="interlaced input (analogue cameras, DVRs): auto rebuilds the frames the decoder flags "
         "as interlaced, on every frame, fields every field as a frame (twice the rate), off none (docs/live.md)"
     )

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..arg_types import positive_float, positive_int, report_file, write_report
-from ..encoder_choices import PRESETS
+from ..choices import PRESETS
 from ..exit_codes import EXIT_OK
 
 NAME = "bench"

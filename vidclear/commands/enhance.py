@@ -8,9 +8,10 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import get_args
 
 from ..arg_types import positive_float, report_file, start_seconds, write_report
-from ..encoder_choices import CODECS, PRESETS
+from ..choices import CODECS, PRESETS, DeinterlaceMode
 from ..exit_codes import EXIT_OK, EXIT_SIGNAL, EXIT_USAGE
 from ..secrets import redact
 
@@ -57,7 +58,7 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
                         help="a denoiser run after the low-light model in night mode (e.g. denoise)")
     parser.add_argument("--crop", metavar="X,Y,W,H",
                         help="only this region of the input, in its pixels (e.g. a plate lane: 640,360,320,180)")
-    parser.add_argument("--deinterlace", choices=("auto", "on", "fields", "off"),
+    parser.add_argument("--deinterlace", choices=get_args(DeinterlaceMode),
                         help="interlaced input: the frames flagged interlaced (auto, default), every frame (on), "
                              "every field as a frame of its own (fields: twice the frame rate), or none")
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")

@@ -23,13 +23,14 @@ from __future__ import annotations
 import logging
 from collections import deque
 from fractions import Fraction
-from typing import Any, Iterable, Iterator, Literal, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 import av
 
+from ..choices import DeinterlaceMode
+
 log = logging.getLogger(__name__)
 
-DeinterlaceMode = Literal["auto", "on", "fields", "off"]
 FRAMES_PER_FRAME = {"auto": 1, "on": 1, "fields": 2, "off": 1}  # frames out for each interlaced frame in
 FILTER = "bwdif"
 

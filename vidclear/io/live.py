@@ -19,10 +19,11 @@ from typing import Iterator, Optional
 
 import av
 
+from ..choices import DeinterlaceMode
 from ..errors import CameraUnreachable, InputError, StreamSizeChanged
 from ..secrets import redact
 from .crop import Cropper, Region
-from .deinterlace import FRAMES_PER_FRAME, Deinterlacer, DeinterlaceMode
+from .deinterlace import FRAMES_PER_FRAME, Deinterlacer
 from .live_clock import StreamClock
 from .source import VideoInfo, stream_colour, to_native
 

@@ -12,9 +12,10 @@ from typing import Callable, Iterator, Optional
 import av
 from av.video.reformatter import ColorRange
 
+from ..choices import DeinterlaceMode
 from ..errors import InputError
 from .crop import Cropper, Region
-from .deinterlace import FRAMES_PER_FRAME, Deinterlacer, DeinterlaceMode
+from .deinterlace import FRAMES_PER_FRAME, Deinterlacer
 
 log = logging.getLogger(__name__)
 

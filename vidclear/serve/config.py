@@ -7,10 +7,11 @@ model (its own ``model:`` or the top-level one) is checked before anything start
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..choices import DeinterlaceMode
 from ..config import Config, CropText, load_config
 from ..engine.assembly import Plan
 from ..errors import ConfigError, VidclearError
@@ -31,7 +32,7 @@ class CameraConfig(_Strict):
     password_env: Optional[str] = Field(None, description="environment variable holding this camera's password")
     model: Optional[str] = Field(None, description="this camera's model (default: the top-level model)")
     crop: CropText = Field(None, description="X,Y,WIDTH,HEIGHT: enhance only this region of the camera's frame")
-    deinterlace: Optional[Literal["auto", "on", "fields", "off"]] = Field(
+    deinterlace: Optional[DeinterlaceMode] = Field(
         None, description="this camera's deinterlacing (default: the top-level one); on: an analogue channel "
         "a DVR codes as progressive")
     outputs: list[str] = Field(min_length=1, description="files, segment patterns or rtsp:// URLs")
