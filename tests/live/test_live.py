@@ -16,6 +16,7 @@ from live_process import (CONNECTED, Running, http_get, parse_metrics, run, samp
                           wait_healthy, write_config)
 from live_servers import free_port
 from media import combing, make_clip, make_interlaced_clip, probe
+from vidclear import __version__
 
 pytestmark = pytest.mark.live
 
@@ -367,12 +368,15 @@ def test_an_interlaced_camera_is_deinterlaced_live(tmp_path, rtsp_servers):
 
 def test_a_region_of_a_camera(tmp_path, rtsp_servers):
     cam = rtsp_servers("camera", "--fps", "10")  # 320x240
-    out = tmp_path / "door.mkv"
-    r = run("enhance", cam.url, str(out), "--model", "bicubic-x2", "--crop", "100,60,64,48", "--max-frames", "5",
-            timeout=60)
+    r = run("enhance", cam.url, str(tmp_path / "door_%H%M%S.mkv"), "--model", "bicubic-x2", "--crop", "100,60,64,48",
+            "--max-frames", "5", timeout=60)
     assert r.returncode == 0, r.stderr
-    p = probe(out)
+    [segment] = tmp_path.glob("door_*.mkv")
+    p = probe(segment)
     assert (p.width, p.height, p.frames) == (128, 96, 5)
+    with av.open(str(segment)) as c:  # what was done, kept in the recording
+        assert c.metadata["COMMENT"] == (f"enhanced by vidclear {__version__}: model bicubic-x2 (x2); region 100,60,64,48 "
+                                         "(x, y, width, height); deinterlace auto")
     cfg = write_config(tmp_path / "cams.yaml", f"model: bicubic-x2\ncameras:\n  - {{name: door, url: '{cam.url}', "
                        f"outputs: ['{tmp_path}/d.ts'], crop: [100, 60, 64, 48]}}\n")
     r = run("serve", str(cfg), "--check", timeout=60)

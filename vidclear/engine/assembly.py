@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Union
 
+from .. import __version__
 from ..backends.base import BackendOptions, usable_cores
 from ..backends.select import auto_fallback, choose_backend
 from ..config import Config
@@ -102,11 +103,29 @@ def make_sink(target: str, cfg: Config, input_path: Optional[Path] = None, audio
     if is_rtsp(target):
         return RtspSink(target, cfg.encoder, cfg.live.transport)
     if is_segment_pattern(target):
-        return SegmentSink(target, cfg.live.segment_seconds, cfg.encoder)
+        return SegmentSink(target, cfg.live.segment_seconds, cfg.encoder, processing_note(cfg))
     check_target(target, input_path)
     if is_image_output(target):
         return ImageSink(target)
-    return FileSink(Path(target), cfg.encoder, cfg.audio, audio_template)
+    return FileSink(Path(target), cfg.encoder, cfg.audio, audio_template, processing_note(cfg))
+
+
+def processing_note(cfg: Config) -> str:
+    """What was done to the video, for the recordings' metadata (``comment``; MP4, MOV and Matroska keep it, MPEG-TS
+    has no place for it): whoever reads the file later, an investigator or a court, sees how it was made without
+    the run's log. Tile reuse is named: it may copy a tile's output from an earlier frame."""
+    low = cfg.lowlight
+    parts = [f"model {cfg.model} (x{get_model(cfg.model).scale})"]
+    if low.mode != "off":
+        parts.append(f"night mode {low.mode} ({low.model}{f' then {low.denoise}' if low.denoise else ''})")
+    if cfg.steps:
+        parts.append("steps " + ", ".join(step.name for step in cfg.steps))
+    if cfg.crop:
+        parts.append(f"region {Region.parse(cfg.crop).even()} (x, y, width, height)")
+    parts.append(f"deinterlace {cfg.deinterlace}")
+    if cfg.reuse.mode != "off":
+        parts.append("tile reuse on (a tile whose input did not change keeps its earlier output)")
+    return f"enhanced by vidclear {__version__}: " + "; ".join(parts)
 
 
 def output_size(width: int, height: int, scale: int) -> tuple[int, int]:

@@ -64,9 +64,11 @@ def is_segment_pattern(target: str) -> bool:
 
 
 class SegmentSink(_LiveEncodedSink):
-    def __init__(self, pattern: str, segment_seconds: float, encoder: EncoderConfig) -> None:
+    def __init__(self, pattern: str, segment_seconds: float, encoder: EncoderConfig,
+                 comment: Optional[str] = None) -> None:
         super().__init__(encoder)
         self.pattern = pattern
+        self.comment = comment  # what was done to the video, kept in each segment's metadata
         self.segment_seconds = segment_seconds
         check_output_path(Path(pattern))
         self.format = container_format(Path(pattern))
@@ -92,6 +94,8 @@ class SegmentSink(_LiveEncodedSink):
             self.container = av.open(str(path), "w", format=self.format, options=options)
         except (av.error.FFmpegError, OSError) as e:
             raise OutputError(f"cannot write segment {path}: {getattr(e, 'strerror', None) or e}") from None
+        if self.comment:
+            self.container.metadata["comment"] = self.comment
         self._add_video()
         if self.rotation:
             self.video.set_display_rotation(self.rotation)

@@ -212,8 +212,10 @@ class FileSink:
         encoder: EncoderConfig,
         audio: AudioConfig,
         audio_template: Optional[av.audio.stream.AudioStream] = None,
+        comment: Optional[str] = None,
     ) -> None:
         self.output = Path(output)
+        self.comment = comment  # what was done to the video, kept in the container's metadata
         self.format = container_format(self.output)
         self.encoder = encoder
         self.audio_cfg = audio
@@ -246,6 +248,8 @@ class FileSink:
                 self.container = av.open(str(self.tmp), "w", format=self.format)
             except (av.error.FFmpegError, OSError) as e:
                 raise OutputError(f"cannot write {self.output}: {getattr(e, 'strerror', None) or e}") from None
+            if self.comment:
+                self.container.metadata["comment"] = self.comment
             self.video = add_video_stream(self.container, self.encoder, width, height, time_base, rate,
                                           colour=colour)
             self.size = (width, height)
