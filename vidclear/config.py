@@ -193,7 +193,6 @@ class Config(Section):
     steps: list[StepConfig] = Field(default_factory=list, description="classical luma steps before the model")
 
 
-
 SERVE_ONLY_KEYS = ("cameras", "metrics")  # what serve's config adds to Config (a test keeps the two equal)
 
 _STEP_NAMES = {get_args(c.model_fields["name"].annotation)[0] for c in STEP_CONFIGS}

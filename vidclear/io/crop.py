@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Optional
 
 import av
 
 from ..errors import RegionOutside
+from .filter_graph import one_filter
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +77,5 @@ class Cropper:
     def _open(self, frame: av.VideoFrame, shape: tuple[int, int, str]) -> None:
         self.fit(frame.width, frame.height)
         r = self.region
-        graph = av.filter.Graph()
-        source = graph.add_buffer(width=frame.width, height=frame.height, format=frame.format.name,
-                                  time_base=frame.time_base or Fraction(1, 90000))
-        crop = graph.add("crop", f"w={r.width}:h={r.height}:x={r.x}:y={r.y}:exact=1")
-        sink = graph.add("buffersink")
-        source.link_to(crop)
-        crop.link_to(sink)
-        graph.configure()
-        self._graph, self._shape = graph, shape
+        self._graph = one_filter(frame, "crop", f"w={r.width}:h={r.height}:x={r.x}:y={r.y}:exact=1")
+        self._shape = shape

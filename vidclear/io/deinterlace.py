@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from fractions import Fraction
 from typing import Any, Iterable, Iterator, Optional
 
 import av
 
 from ..choices import DeinterlaceMode
+from .filter_graph import one_filter
 
 log = logging.getLogger(__name__)
 
@@ -89,15 +89,9 @@ class Deinterlacer:
             yield out
 
     def _open(self, frame: av.VideoFrame, shape: tuple[int, int, str]) -> None:
-        graph = av.filter.Graph()
-        source = graph.add_buffer(width=frame.width, height=frame.height, format=frame.format.name,
-                                  time_base=frame.time_base or Fraction(1, 90000))
-        mode = "send_field" if self.mode == "fields" else "send_frame"
-        deint = graph.add(FILTER, f"mode={mode}:parity=auto:deint={'interlaced' if self.mode == 'auto' else 'all'}")
-        sink = graph.add("buffersink")
-        source.link_to(deint)
-        deint.link_to(sink)
-        graph.configure()
+        send = "send_field" if self.mode == "fields" else "send_frame"
+        which = "interlaced" if self.mode == "auto" else "all"
+        graph = one_filter(frame, FILTER, f"mode={send}:parity=auto:deint={which}")
         if self.deinterlaced == 0:
             why = {"on": "every frame (deinterlace: on)", "auto": "it is interlaced (deinterlace: auto)",
                    "fields": "every frame (deinterlace: fields)"}[self.mode]
