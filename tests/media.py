@@ -46,9 +46,11 @@ def make_clip(
     pix_fmt: str = "yuv420p",
     options: Optional[dict] = None,
     container_options: Optional[dict] = None,
+    tags: Optional[dict] = None,
 ) -> Path:
-    """Write a test clip. ``pts`` (in ``time_base``) gives a variable frame rate."""
+    """Write a test clip. ``pts`` (in ``time_base``) gives a variable frame rate; ``tags``: the container's."""
     out = av.open(str(path), "w", options=container_options or {})
+    out.metadata.update(tags or {})
     v = out.add_stream(codec, rate=fps)
     v.width, v.height, v.pix_fmt = width, height, pix_fmt
     v.time_base = time_base

@@ -51,6 +51,7 @@ class PacedClip(LiveSource):
         self.damage = None
         self.rotation = 0
         self.container_format = "live"
+        self.tags: dict[str, str] = {}
         self.audio_stream = None
         self.on_audio_packet = None
         self.stall_timeout = 5.0

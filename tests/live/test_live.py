@@ -7,6 +7,7 @@ import re
 import signal
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import av
@@ -203,6 +204,14 @@ cameras:
     assert not list(tmp_path.glob("gamma_*"))
 
 
+def recording_tags(paths) -> str:
+    text = ""
+    for path in paths:
+        with av.open(str(path)) as c:
+            text += repr(dict(c.metadata))
+    return text
+
+
 def test_credentials_never_reach_logs_errors_or_metrics(tmp_path, rtsp_servers):
     cam = rtsp_servers("camera", "--fps", "15")
     secret = "s3cr3t-Pa55"
@@ -215,7 +224,7 @@ model: bicubic-x2
 live: {{stall_timeout: 2, backoff_max: 1, password_env: null}}
 metrics: {{port: {port}}}
 cameras:
-  - {{name: front, url: "{url}", outputs: ["{tmp_path}/front_%H%M%S.ts"]}}
+  - {{name: front, url: "{url}", outputs: ["{tmp_path}/front_%H%M%S.mkv"]}}
   - {{name: back, url: "{dead}", outputs: ["{tmp_path}/back_%H%M%S.ts"]}}
   - {{name: side, url: "rtsp://viewer@127.0.0.1:{cam.port}/cam", password_env: SIDE_PW,
       outputs: ["{tmp_path}/side_%H%M%S.ts"]}}
@@ -236,8 +245,9 @@ cameras:
     assert two.returncode == 0, (two.stderr, cam.state())
     texts = {"serve stderr": err, "serve stdout": out, "log file": log_file.read_text(), "metrics": metrics,
              "healthz": health, "enhance error": one.stderr + one.stdout, "enhance": two.stderr + two.stdout,
-             "summary json": summary.read_text()}
+             "summary json": summary.read_text(), "recordings' tags": recording_tags(tmp_path.glob("front_*.mkv"))}
     assert "viewer:***@" in texts["log file"]  # the URL is logged, redacted
+    assert f"from front at rtsp://viewer:***@127.0.0.1:{cam.port}/cam: model" in texts["recordings' tags"]
     for where, text in texts.items():
         assert secret not in text, f"the password leaked into the {where}"
 
@@ -366,6 +376,36 @@ def test_an_interlaced_camera_is_deinterlaced_live(tmp_path, rtsp_servers):
     assert steps[0] > 0 and abs(steps[len(steps) // 2] - 0.020) < 0.002, steps
 
 
+def utc_seconds(creation_time: str) -> float:
+    return datetime.strptime(creation_time, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+
+
+def test_each_recording_of_a_camera_says_when_it_began(tmp_path, rtsp_servers):
+    """A camera's file and each of its segments carry their own start (UTC creation_time): the wall time of
+    their first frame, the one their name was made from."""
+    cam = rtsp_servers("camera", "--fps", "10")
+    cfg = write_config(tmp_path / "c.yaml", "model: bicubic-x2\nlive: {segment_seconds: 1}\n")
+    began = time.time()
+    for target in ("cam_%H%M%S.mkv", "whole.mp4"):
+        r = run("enhance", cam.url, str(tmp_path / target), "--config", str(cfg), "--duration", "3.5", timeout=60)
+        assert r.returncode == 0, r.stderr
+    ended = time.time()
+    segments = sorted(tmp_path.glob("cam_*.mkv"))
+    assert len(segments) >= 3, segments
+    starts = []
+    for segment in segments:
+        with av.open(str(segment)) as c:
+            start = utc_seconds(c.metadata["creation_time"])
+        named = time.mktime(time.strptime(time.strftime("%Y%m%d", time.localtime(start)) + segment.stem[4:10],
+                                          "%Y%m%d%H%M%S"))  # the name's local time, to the second
+        assert named <= start < named + 1, (segment, c.metadata)
+        starts.append(start)
+    assert began < starts[0] and all(b - a >= 0.9 for a, b in zip(starts, starts[1:])) and starts[-1] < ended
+    with av.open(str(tmp_path / "whole.mp4")) as c:
+        assert starts[-1] < utc_seconds(c.metadata["creation_time"]) < ended
+        assert c.metadata["comment"].startswith(f"enhanced by vidclear {__version__} from {cam.url}: model bicubic-x2")
+
+
 def test_a_region_of_a_camera(tmp_path, rtsp_servers):
     cam = rtsp_servers("camera", "--fps", "10")  # 320x240
     r = run("enhance", cam.url, str(tmp_path / "door_%H%M%S.mkv"), "--model", "bicubic-x2", "--crop", "100,60,64,48",
@@ -375,8 +415,8 @@ def test_a_region_of_a_camera(tmp_path, rtsp_servers):
     p = probe(segment)
     assert (p.width, p.height, p.frames) == (128, 96, 5)
     with av.open(str(segment)) as c:  # what was done, kept in the recording
-        assert c.metadata["COMMENT"] == (f"enhanced by vidclear {__version__}: model bicubic-x2 (x2); region 100,60,64,48 "
-                                         "(x, y, width, height); deinterlace auto")
+        assert c.metadata["COMMENT"] == (f"enhanced by vidclear {__version__} from {cam.url}: model bicubic-x2 (x2); "
+                                         "region 100,60,64,48 (x, y, width, height); deinterlace auto")
     cfg = write_config(tmp_path / "cams.yaml", f"model: bicubic-x2\ncameras:\n  - {{name: door, url: '{cam.url}', "
                        f"outputs: ['{tmp_path}/d.ts'], crop: [100, 60, 64, 48]}}\n")
     r = run("serve", str(cfg), "--check", timeout=60)

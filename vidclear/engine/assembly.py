@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Union
 
-from .. import __version__
 from ..backends.base import BackendOptions, usable_cores
 from ..backends.select import auto_fallback, choose_backend
 from ..config import Config
@@ -26,6 +25,7 @@ from ..io.live import LIVE_PREFIXES, LiveSource, is_live, is_rtsp
 from ..io.live_sinks import RtspSink, SegmentSink, is_segment_pattern
 from ..io.sink import FileSink, check_target
 from ..io.source import FileSource
+from ..io.tags import RecordingTags
 from ..models.registry import ModelSpec, get_model
 from ..pipeline.night import NightSwitch
 from ..pipeline.runner import Pipeline
@@ -41,6 +41,7 @@ from ..pipeline.stages import (
 )
 from ..secrets import redact, with_password
 from ..steps import build_steps
+from .provenance import recording_tags
 from .reuse import TileReuse
 from .service import InferenceService, Stream, plan_policy
 
@@ -97,35 +98,18 @@ def open_source(source: str, cfg: Config, fail_fast: bool = True, password_env: 
     return FileSource(Path(source), deinterlace=cfg.deinterlace, crop=region)
 
 
-def make_sink(target: str, cfg: Config, input_path: Optional[Path] = None, audio_template=None) -> Sink:  # noqa: ANN001
+def make_sink(target: str, cfg: Config, tags: RecordingTags, input_path: Optional[Path] = None,
+              audio_template=None) -> Sink:  # noqa: ANN001
     """An output from its name: rtsp:// publishes, a strftime pattern records segments, .png/.jpg is one
-    picture, else a video file."""
+    picture, else a video file. Recordings get ``tags`` (their source's, and how they were made)."""
     if is_rtsp(target):
         return RtspSink(target, cfg.encoder, cfg.live.transport)
     if is_segment_pattern(target):
-        return SegmentSink(target, cfg.live.segment_seconds, cfg.encoder, processing_note(cfg))
+        return SegmentSink(target, cfg.live.segment_seconds, cfg.encoder, tags)
     check_target(target, input_path)
     if is_image_output(target):
         return ImageSink(target)
-    return FileSink(Path(target), cfg.encoder, cfg.audio, audio_template, processing_note(cfg))
-
-
-def processing_note(cfg: Config) -> str:
-    """What was done to the video, for the recordings' metadata (``comment``; MP4, MOV and Matroska keep it, MPEG-TS
-    has no place for it): whoever reads the file later, an investigator or a court, sees how it was made without
-    the run's log. Tile reuse is named: it may copy a tile's output from an earlier frame."""
-    low = cfg.lowlight
-    parts = [f"model {cfg.model} (x{get_model(cfg.model).scale})"]
-    if low.mode != "off":
-        parts.append(f"night mode {low.mode} ({low.model}{f' then {low.denoise}' if low.denoise else ''})")
-    if cfg.steps:
-        parts.append("steps " + ", ".join(step.name for step in cfg.steps))
-    if cfg.crop:
-        parts.append(f"region {Region.parse(cfg.crop).even()} (x, y, width, height)")
-    parts.append(f"deinterlace {cfg.deinterlace}")
-    if cfg.reuse.mode != "off":
-        parts.append("tile reuse on (a tile whose input did not change keeps its earlier output)")
-    return f"enhanced by vidclear {__version__}: " + "; ".join(parts)
+    return FileSink(Path(target), cfg.encoder, cfg.audio, audio_template, tags)
 
 
 def output_size(width: int, height: int, scale: int) -> tuple[int, int]:
@@ -140,9 +124,10 @@ def open_sinks(targets: list[str], cfg: Config, source: Source, size: tuple[int,
                input_path: Optional[Path] = None) -> list[Sink]:
     """Every output opened at the output size; on a failure the ones already open are removed again."""
     sinks: list[Sink] = []
+    tags = recording_tags(cfg, source)
     try:
         for target in targets:
-            sink = make_sink(target, cfg, input_path, source.audio_stream)
+            sink = make_sink(target, cfg, tags, input_path, source.audio_stream)
             sink.open(*size, source.info.time_base, source.info.rate, source.info.colour)
             sinks.append(sink)
     except BaseException:

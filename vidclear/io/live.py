@@ -86,6 +86,7 @@ class LiveSource:
         self.damage = None  # live sources reconnect instead of stopping at damage
         self.rotation = 0
         self.container_format = "live"
+        self.tags: dict[str, str] = {}  # a camera's recordings get only their own (their start time)
         self.audio_stream = None
         self.on_audio_packet = None
         self._t0 = time.monotonic()

@@ -28,6 +28,7 @@ from ..errors import OutputError, write_error
 from ..secrets import redact
 from .sink import add_video_stream, check_output_path, container_format
 from .source import Colour
+from .tags import RecordingTags
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +66,10 @@ def is_segment_pattern(target: str) -> bool:
 
 class SegmentSink(_LiveEncodedSink):
     def __init__(self, pattern: str, segment_seconds: float, encoder: EncoderConfig,
-                 comment: Optional[str] = None) -> None:
+                 tags: Optional[RecordingTags] = None) -> None:
         super().__init__(encoder)
         self.pattern = pattern
-        self.comment = comment  # what was done to the video, kept in each segment's metadata
+        self.tags = tags or RecordingTags()  # how the video was made, and each segment's start, in its metadata
         self.segment_seconds = segment_seconds
         check_output_path(Path(pattern))
         self.format = container_format(Path(pattern))
@@ -84,7 +85,8 @@ class SegmentSink(_LiveEncodedSink):
 
     def _new_segment(self, pts: int) -> None:
         self._close_segment()
-        path = Path(time.strftime(self.pattern))
+        began = time.time()  # the segment's name and its creation_time tag say the same moment
+        path = Path(time.strftime(self.pattern, time.localtime(began)))
         if path in self.segments:  # two segments in one second: keep both
             path = path.with_name(f"{path.stem}_{len(self.segments)}{path.suffix}")
         # every packet flushed to the file as it is muxed: a kill loses no buffered frames, and a full disk
@@ -94,8 +96,7 @@ class SegmentSink(_LiveEncodedSink):
             self.container = av.open(str(path), "w", format=self.format, options=options)
         except (av.error.FFmpegError, OSError) as e:
             raise OutputError(f"cannot write segment {path}: {getattr(e, 'strerror', None) or e}") from None
-        if self.comment:
-            self.container.metadata["comment"] = self.comment
+        self.tags.write_to(self.container, began)
         self._add_video()
         if self.rotation:
             self.video.set_display_rotation(self.rotation)

@@ -26,6 +26,7 @@ from .image_sink import is_image_output
 from .live import is_rtsp
 from .names import PARTIAL_TAG, fitting, name_max
 from .source import Colour
+from .tags import RecordingTags
 
 log = logging.getLogger(__name__)
 
@@ -212,10 +213,10 @@ class FileSink:
         encoder: EncoderConfig,
         audio: AudioConfig,
         audio_template: Optional[av.audio.stream.AudioStream] = None,
-        comment: Optional[str] = None,
+        tags: Optional[RecordingTags] = None,
     ) -> None:
         self.output = Path(output)
-        self.comment = comment  # what was done to the video, kept in the container's metadata
+        self.tags = tags or RecordingTags()  # the source's, and how this copy was made: written with the first frame
         self.format = container_format(self.output)
         self.encoder = encoder
         self.audio_cfg = audio
@@ -248,8 +249,6 @@ class FileSink:
                 self.container = av.open(str(self.tmp), "w", format=self.format)
             except (av.error.FFmpegError, OSError) as e:
                 raise OutputError(f"cannot write {self.output}: {getattr(e, 'strerror', None) or e}") from None
-            if self.comment:
-                self.container.metadata["comment"] = self.comment
             self.video = add_video_stream(self.container, self.encoder, width, height, time_base, rate,
                                           colour=colour)
             self.size = (width, height)
@@ -311,6 +310,8 @@ class FileSink:
     def write(self, frame: av.VideoFrame, pts: int) -> None:
         assert self.container is not None and self.video is not None
         frame.pts = pts
+        if self.frames_written == 0:  # the file's header is written with its first packet
+            self.tags.write_to(self.container)
         try:
             self.container.mux(self.video.encode(frame))
         except (av.error.FFmpegError, OSError) as e:

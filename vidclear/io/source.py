@@ -16,6 +16,7 @@ from ..choices import DeinterlaceMode
 from ..errors import InputError
 from .crop import Cropper, Region
 from .deinterlace import FRAMES_PER_FRAME, Deinterlacer
+from .tags import kept_tags
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ class FileSource:
         self.cutting = False  # cut(): only the seconds [start, end) of the file's timeline are decoded
         self.start = 0.0
         self.end: Optional[float] = None
+        self.excerpt: Optional[tuple[float, Optional[float]]] = None  # cut()'s (start, duration), as asked
         self._converted_logged = False
         if not self.path.exists():
             raise InputError(f"input not found: {self.path}")
@@ -128,6 +130,7 @@ class FileSource:
             self.container.close()
             raise InputError(f"{self.path} has no video stream")
         self.container_format = self.container.format.name.split(",")[0]
+        self.tags = kept_tags(self.container.metadata)  # what an enhanced copy keeps (recording time, title, ...)
         self.video = self.container.streams.video[0]
         self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
         cc = self.video.codec_context
@@ -177,6 +180,7 @@ class FileSource:
             if start >= length:
                 raise InputError(f"--start {start:g} is past the end of {self.path} ({length:.1f} s long)")
         self.start, self.end = origin + start, None if duration is None else origin + start + duration
+        self.excerpt = (start, duration)
         self.cutting = True
         if start:
             try:
