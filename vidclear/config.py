@@ -103,6 +103,12 @@ class LiveConfig(Section):
         2000.0, gt=0, description="a frame older than this when inference would start is dropped (stale)"
     )
     segment_seconds: float = Field(60.0, gt=0, description="length of recorded segments")
+    keep_hours: Optional[float] = Field(
+        None, gt=0, description="remove a segment output's recordings older than this (null: keep them)")
+    keep_gb: Optional[float] = Field(
+        None, gt=0, description="remove a segment output's oldest recordings beyond this many GB in all (null: no cap)")
+    keep_free_gb: Optional[float] = Field(
+        None, gt=0, description="while the recordings' disk has less free than this, remove their oldest (null: never)")
     password_env: Optional[str] = Field(None, description="environment variable holding the camera password")
     min_fps: float = Field(
         3.0, ge=0, description="serve refuses a camera model that infers fewer frames a second at probe_size here "

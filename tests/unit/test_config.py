@@ -87,16 +87,19 @@ def test_the_serve_only_keys_are_what_serve_adds():
     assert set(SERVE_ONLY_KEYS) == set(ServeConfig.model_fields) - set(Config.model_fields)
 
 
-def test_a_camera_runs_with_its_own_model_crop_and_deinterlacing_and_the_others_with_the_top_level_ones():
+def test_a_camera_runs_with_its_own_model_crop_deinterlacing_and_retention_and_the_others_with_the_top_level_ones():
     from vidclear.serve.config import ServeConfig
 
     cfg = ServeConfig.model_validate({"model": "espcn-x2", "deinterlace": "off", "cameras": [
         {"name": "dvr", "url": "rtsp://127.0.0.1:9/ch1", "outputs": ["a.ts"], "model": "espcn-x3",
-         "deinterlace": "on", "crop": [0, 0, 64, 48]},
-        {"name": "ip", "url": "rtsp://127.0.0.1:9/ip", "outputs": ["b.ts"]}]})
+         "deinterlace": "on", "crop": [0, 0, 64, 48], "keep_hours": 720, "keep_gb": 50},
+        {"name": "ip", "url": "rtsp://127.0.0.1:9/ip", "outputs": ["b.ts"]}],
+        "live": {"keep_hours": 168, "keep_free_gb": 20}})
     dvr, ip = (cfg.for_camera(camera) for camera in cfg.cameras)
     assert (dvr.model, dvr.deinterlace, dvr.crop) == ("espcn-x3", "on", "0,0,64,48")
+    assert (dvr.live.keep_hours, dvr.live.keep_gb, dvr.live.keep_free_gb) == (720, 50, 20)
     assert (ip.model, ip.deinterlace, ip.crop) == ("espcn-x2", "off", None)
+    assert (ip.live.keep_hours, ip.live.keep_gb, ip.live.keep_free_gb) == (168, None, 20)
 
 
 @pytest.mark.parametrize("text, message", [

@@ -22,7 +22,9 @@ from ..errors import ConfigError, InputError
 from ..io.crop import Region
 from ..io.image_sink import ImageSink, is_image_output
 from ..io.live import LIVE_PREFIXES, LiveSource, is_live, is_rtsp
-from ..io.live_sinks import RtspSink, SegmentSink, is_segment_pattern
+from ..io.live_sinks import RtspSink, SegmentSink
+from ..io.retention import Retention
+from ..io.segment_names import is_segment_pattern
 from ..io.sink import FileSink, check_target
 from ..io.source import FileSource
 from ..io.tags import RecordingTags
@@ -105,7 +107,10 @@ def make_sink(target: str, cfg: Config, tags: RecordingTags, input_path: Optiona
     if is_rtsp(target):
         return RtspSink(target, cfg.encoder, cfg.live.transport)
     if is_segment_pattern(target):
-        return SegmentSink(target, cfg.live.segment_seconds, cfg.encoder, tags)
+        live = cfg.live
+        keep = (live.keep_hours, live.keep_gb, live.keep_free_gb)
+        return SegmentSink(target, live.segment_seconds, cfg.encoder, tags,
+                           Retention(target, *keep) if any(v is not None for v in keep) else None)
     check_target(target, input_path)
     if is_image_output(target):
         return ImageSink(target)

@@ -17,7 +17,7 @@ from ..errors import ConfigError, InputError, OutputError
 from ..io.deinterlace import FILTER
 from ..io.image_sink import check_one_picture
 from ..io.live import LiveStats, is_live
-from ..io.live_sinks import RtspSink
+from ..io.live_sinks import RtspSink, SegmentSink
 from ..io.sink import check_target
 from ..io.source import VideoInfo
 from ..pipeline.runner import RunResult
@@ -43,6 +43,7 @@ class RunOutcome:
     reuse: Optional[ReuseStats] = None  # static-camera reuse, when it ran
     published: Optional[dict] = None  # an rtsp:// output: frames the server took ("sent") and "dropped"
     deinterlaced: int = 0  # frames rebuilt from interlaced fields (io/deinterlace.py)
+    removed: Optional[dict] = None  # segment retention: old "segments" removed and their "bytes"
 
     @property
     def frames(self) -> int:
@@ -65,6 +66,9 @@ class RunOutcome:
         if self.deinterlaced:
             n = self.deinterlaced
             head += f"\ninterlaced input: {n} frame{'s' * (n != 1)} deinterlaced ({FILTER})"
+        if self.removed:
+            n, size = self.removed["segments"], self.removed["bytes"] / 1e6
+            head += f"\nretention: removed {n} old segment{'s' * (n != 1)} ({size:.1f} MB)"
         text = head + "\n" + format_summary(self.result)
         if self.live is not None:
             text += "\n" + format_live(self.result, self.live, self.latencies, self.stale)
@@ -76,8 +80,9 @@ class RunOutcome:
         reuse = {} if self.reuse is None else {"changed_tile_share": self.reuse.share,
                                                "whole_frames": self.reuse.whole_frames}
         published = {} if self.published is None else {"published": self.published}
+        removed = {} if self.removed is None else {"retention_removed": self.removed}
         return summary_json(self.result, self.live, self.latencies, output=self.output, backend=self.backend,
-                            stale=self.stale, deinterlaced=self.deinterlaced, **reuse, **published)
+                            stale=self.stale, deinterlaced=self.deinterlaced, **reuse, **published, **removed)
 
 
 def run_enhance(
@@ -149,7 +154,7 @@ def run_enhance(
     reuse = run.infer.reuse.stats if run.infer.reuse is not None else None
     return RunOutcome(str(output_path), result, size, described, source.damage, source.stats if live else None,
                       list(run.encode.latencies), run.infer.stale, reuse, publish_account(sinks, result.frames),
-                      source.deinterlacer.deinterlaced)
+                      source.deinterlacer.deinterlaced, retention_account(sinks))
 
 
 def expected_frames(info: VideoInfo, start: float, duration: Optional[float]) -> int:
@@ -158,6 +163,14 @@ def expected_frames(info: VideoInfo, start: float, duration: Optional[float]) ->
     if end is None or not info.rate:
         return 0
     return max(1, round((min(end, info.duration_s or end) - start) * float(info.rate)))
+
+
+def retention_account(sinks: list) -> Optional[dict]:
+    """The old segments a segment output's retention removed in this run (None: no retention set)."""
+    kept = [s.retention for s in sinks if isinstance(s, SegmentSink) and s.retention is not None]
+    if not kept:
+        return None
+    return {"segments": sum(r.removed for r in kept), "bytes": sum(r.removed_bytes for r in kept)}
 
 
 def publish_account(sinks: list, frames: int) -> Optional[dict]:

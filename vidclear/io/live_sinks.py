@@ -13,7 +13,6 @@ reconnected with backoff while frames are dropped and counted.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections import deque
@@ -26,7 +25,8 @@ import av
 from ..config import EncoderConfig
 from ..errors import OutputError, write_error
 from ..secrets import redact
-from .sink import add_video_stream, check_output_path, container_format
+from .retention import Retention
+from .sink import add_video_stream, check_target, container_format
 from .source import Colour
 from .tags import RecordingTags
 
@@ -58,20 +58,15 @@ class _LiveEncodedSink:
                                       colour=self.colour)
 
 
-def is_segment_pattern(target: str) -> bool:
-    """A strftime directive (``%`` and a letter, as in ``cam_%Y%m%d_%H%M%S.ts``) in the file name: a ``%`` alone,
-    as in ``clip 100%.mp4``, or ``%%`` names one ordinary file."""
-    return re.search(r"%[A-Za-z]", Path(target).name.replace("%%", "")) is not None
-
-
 class SegmentSink(_LiveEncodedSink):
     def __init__(self, pattern: str, segment_seconds: float, encoder: EncoderConfig,
-                 tags: Optional[RecordingTags] = None) -> None:
+                 tags: Optional[RecordingTags] = None, retention: Optional[Retention] = None) -> None:
         super().__init__(encoder)
         self.pattern = pattern
+        self.retention = retention  # removes this output's oldest segments, each time one is started
         self.tags = tags or RecordingTags()  # how the video was made, and each segment's start, in its metadata
         self.segment_seconds = segment_seconds
-        check_output_path(Path(pattern))
+        check_target(pattern)
         self.format = container_format(Path(pattern))
         self.rotation = 0
         self.segments: list[Path] = []
@@ -85,6 +80,8 @@ class SegmentSink(_LiveEncodedSink):
 
     def _new_segment(self, pts: int) -> None:
         self._close_segment()
+        if self.retention is not None:
+            self.retention.wait()  # a pass may remove the folders it empties: never the one about to be written
         began = time.time()  # the segment's name and its creation_time tag say the same moment
         path = Path(time.strftime(self.pattern, time.localtime(began)))
         if path in self.segments:  # two segments in one second: keep both
@@ -93,6 +90,7 @@ class SegmentSink(_LiveEncodedSink):
         # fails the frame that hit it, not a later one (health would otherwise call a failing camera fine)
         options = {"flush_packets": "1", **(FRAGMENTED_MP4 if self.format in ("mp4", "mov") else {})}
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)  # a dated folder (rec/%Y-%m-%d/...) begins
             self.container = av.open(str(path), "w", format=self.format, options=options)
         except (av.error.FFmpegError, OSError) as e:
             raise OutputError(f"cannot write segment {path}: {getattr(e, 'strerror', None) or e}") from None
@@ -101,6 +99,8 @@ class SegmentSink(_LiveEncodedSink):
         if self.rotation:
             self.video.set_display_rotation(self.rotation)
         self.segments.append(path)
+        if self.retention is not None:
+            self.retention.apply(writing=path)
         self._segment_frames = 0
         self._started = time.monotonic()
         self._first_pts = pts
@@ -150,6 +150,8 @@ class SegmentSink(_LiveEncodedSink):
         self.last_write = time.monotonic()
 
     def close(self, completed: bool) -> None:
+        if self.retention is not None:
+            self.retention.wait()  # a pass under way finishes: no segment is left half-considered at exit
         try:
             self._close_segment()
         except (av.error.FFmpegError, OSError) as e:

@@ -25,6 +25,7 @@ from ..errors import OutputError, write_error
 from .image_sink import is_image_output
 from .live import is_rtsp
 from .names import PARTIAL_TAG, fitting, name_max
+from .segment_names import is_segment_pattern, pattern_root
 from .source import Colour
 from .tags import RecordingTags
 
@@ -80,6 +81,10 @@ def check_target(target: str, input_path: Optional[Path] = None) -> None:
 
     Called before a model is loaded, so a mistyped output costs nothing."""
     if is_rtsp(target):
+        return
+    if is_segment_pattern(target):  # dated folders below the pattern's root are made as segments need them
+        root, below = pattern_root(target)
+        check_output_path(root / below[-1])
         return
     check_output_path(Path(target), input_path)
 

@@ -17,7 +17,7 @@ from typing import Callable, Optional
 from ..engine.assembly import Assembly, Plan, Source, assemble, open_sinks, open_source, output_size
 from ..engine.service import InferenceService
 from ..errors import OutputError, StageFailed, StreamSizeChanged
-from ..io.live_sinks import RtspSink
+from ..io.live_sinks import RtspSink, SegmentSink
 from ..secrets import redact
 from .config import CameraConfig, ServeConfig
 
@@ -136,6 +136,9 @@ class Camera:
                 if isinstance(sink, RtspSink):
                     counts[("output_dropped", target)] = sink.dropped
                     counts[("output_reconnects", target)] = sink.reconnects
+                if isinstance(sink, SegmentSink) and sink.retention is not None:
+                    counts[("removed_segments", target)] = sink.retention.removed
+                    counts[("removed_bytes", target)] = sink.retention.removed_bytes
         return counts
 
     def queue_depths(self) -> dict[str, int]:

@@ -36,6 +36,8 @@ class CameraConfig(_Strict):
         None, description="this camera's deinterlacing (default: the top-level one); on: an analogue channel "
         "a DVR codes as progressive")
     outputs: list[str] = Field(min_length=1, description="files, segment patterns or rtsp:// URLs")
+    keep_hours: Optional[float] = Field(None, gt=0, description="this camera's live.keep_hours (its segments' age)")
+    keep_gb: Optional[float] = Field(None, gt=0, description="this camera's live.keep_gb (its segments' space)")
 
 
 class MetricsConfig(_Strict):
@@ -50,13 +52,17 @@ class ServeConfig(Config):
     metrics: MetricsConfig = MetricsConfig()
 
     def for_camera(self, camera: CameraConfig) -> Config:
-        """The config one camera's pipeline runs with: its own model, crop and deinterlacing where it names them."""
+        """The config one camera's pipeline runs with: its own model, crop, deinterlacing and retention where it
+        names them."""
         data = self.model_dump(exclude={"cameras", "metrics"})
         if camera.model is not None:
             data["model"] = camera.model
         if camera.deinterlace is not None:
             data["deinterlace"] = camera.deinterlace
         data["crop"] = camera.crop  # a region is a camera's own
+        for key in ("keep_hours", "keep_gb"):
+            if getattr(camera, key) is not None:
+                data["live"][key] = getattr(camera, key)
         return Config.model_validate(data)
 
 

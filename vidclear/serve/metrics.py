@@ -59,8 +59,13 @@ class CameraCollector(Collector):
                                           labels=["camera", "output"])
         out_reconnects = CounterMetricFamily("vidclear_output_reconnects", "RTSP output reconnects",
                                              labels=["camera", "output"])
+        removed = CounterMetricFamily("vidclear_output_removed_segments",
+                                      "old segments retention removed (live.keep_hours, keep_gb, keep_free_gb)",
+                                      labels=["camera", "output"])
+        removed_bytes = CounterMetricFamily("vidclear_output_removed_bytes", "bytes of the segments retention removed",
+                                            labels=["camera", "output"])
         families = {"dropped": dropped, "written": written, "output_dropped": out_dropped,
-                    "output_reconnects": out_reconnects}
+                    "output_reconnects": out_reconnects, "removed_segments": removed, "removed_bytes": removed_bytes}
         for cam in cameras:
             for key, value in counts[cam.name].items():
                 if isinstance(key, tuple):
