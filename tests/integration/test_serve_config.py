@@ -22,6 +22,13 @@ CAMERA = "{name: gate, url: 'rtsp://viewer:s3cret@127.0.0.1:9/cam', outputs: ['O
          "camera gate: unknown model 'espcn-x9'"),
         ("cameras: [{name: gate, url: 'rtsp://h/c', outputs: ['OUT/missing/a_%H.ts']}]\n",
          "camera gate: output directory does not exist"),
+        ("cameras: [{name: gate, url: 'rtsp://h/c', outputs: ['OUT/missing/%Y-%m-%d/a_%H.ts']}]\n",
+         "camera gate: output directory does not exist: OUT/missing"),  # a dated folder is made; its root is not
+        # retention removes segments: on a camera that records none it would do nothing, silently
+        ("cameras: [{name: gate, url: 'rtsp://h/c', outputs: ['OUT/a.ts'], keep_hours: 24, keep_gb: 5}]\n",
+         "camera gate: keep_hours and keep_gb are for segment outputs, and it records none: give it a segment "
+         "pattern (such as rec/cam_%Y%m%d_%H%M%S.ts) or drop keep_hours and keep_gb"),
+        ("live: {keep_free_gb: 0}\ncameras: [CAMERA]\n", "bad value for 'live.keep_free_gb'"),
         ("cameras: [CAMERA, CAMERA]\n", "camera names must be unique"),
         ("cameras: [CAMERA, {name: yard, url: 'rtsp://h/y', outputs: ['OUT/./gate_%H%M%S.ts']}]\n",
          "cameras gate and yard both write OUT/./gate_%H%M%S.ts"),

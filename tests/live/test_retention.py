@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -99,6 +100,8 @@ cameras:
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
+    assert re.search(r"camera door: \d+ frames in, \d+ out, 0 reconnects; retention removed \d+ old segments", err), err
+    assert re.search(r"camera yard: \d+ frames in, \d+ out, 0 reconnects\n", err), err
     assert removed.get("door", 0) >= 2 and "yard" not in removed, removed  # only door has a limit
     assert sample_values(families, "vidclear_output_removed_bytes_total")["door"] > 0
     assert len(list(tmp_path.glob("door_*.ts"))) <= 2  # each new segment took the ones before (a 1 kB cap)

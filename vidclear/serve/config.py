@@ -17,6 +17,7 @@ from ..engine.assembly import Plan
 from ..errors import ConfigError, VidclearError
 from ..io.image_sink import is_image_output
 from ..io.live import LIVE_PREFIXES, is_live, is_rtsp
+from ..io.segment_names import is_segment_pattern
 from ..io.sink import check_target
 from ..secrets import redact, with_password
 
@@ -91,6 +92,13 @@ def load_serve_config(path: Path) -> ServeConfig:
                                   if writers[key] != camera.name else
                                   f"config {path}: camera {camera.name} names the output {redact(output)} twice")
             writers[key] = camera.name
+    for camera in cfg.cameras:
+        keeps = [key for key in ("keep_hours", "keep_gb") if getattr(camera, key) is not None]
+        if keeps and not any(is_segment_pattern(output) for output in camera.outputs):
+            named = " and ".join(keeps)
+            raise ConfigError(f"config {path}: camera {camera.name}: {named} {'are' if len(keeps) > 1 else 'is'} for "
+                              "segment outputs, and it records none: give it a segment pattern (such as "
+                              f"rec/cam_%Y%m%d_%H%M%S.ts) or drop {named}")
     for camera in cfg.cameras:
         try:
             Plan.from_config(cfg.for_camera(camera))

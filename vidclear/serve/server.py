@@ -56,8 +56,10 @@ _malloc_trim = None
 def _log_counts(cam: Camera) -> None:
     """A camera's counts as it stops, at the end or by a reload."""
     counts = cam.counts()
-    log.info("camera %s: %d frames in, %d out, %d reconnects", cam.name, counts["frames_in"], counts["frames_out"],
-             counts["reconnects"])
+    removed = sum(value for key, value in counts.items() if isinstance(key, tuple) and key[0] == "removed_segments")
+    size = sum(value for key, value in counts.items() if isinstance(key, tuple) and key[0] == "removed_bytes") / 1e6
+    log.info("camera %s: %d frames in, %d out, %d reconnects%s", cam.name, counts["frames_in"], counts["frames_out"],
+             counts["reconnects"], f"; retention removed {removed} old segments ({size:.1f} MB)" if removed else "")
 
 
 def _names(cameras: Iterable[Camera]) -> str:
