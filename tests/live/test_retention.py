@@ -106,3 +106,17 @@ cameras:
     assert sample_values(families, "vidclear_output_removed_bytes_total")["door"] > 0
     assert len(list(tmp_path.glob("door_*.ts"))) <= 2  # each new segment took the ones before (a 1 kB cap)
     assert len(list(tmp_path.glob("yard_*.ts"))) >= 3
+
+
+def test_a_recording_is_never_written_over(tmp_path, rtsp_servers):
+    """A pattern whose name comes round again (here the year alone: every segment the same name; in life a
+    time without the date, or a restart within a second) gets _1, _2, ...: last year's file stays as it was."""
+    cam = rtsp_servers("camera", "--fps", "10")
+    year = time.strftime("%Y")
+    earlier = old_file(tmp_path / "rec" / f"door_{year}.ts", 24, size=1234)
+    r = record(tmp_path, cam.url, "rec/door_%Y.ts", "keep_hours: 100", seconds="3.5")
+    assert r.returncode == 0, r.stderr
+    assert earlier.read_bytes() == b"\0" * 1234
+    new = sorted(p.name for p in (tmp_path / "rec").iterdir() if p != earlier)
+    assert len(new) >= 3 and new == sorted(f"door_{year}_{n}.ts" for n in range(1, len(new) + 1)), new
+    assert all(frame_times(tmp_path / "rec" / name) for name in new)

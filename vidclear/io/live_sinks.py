@@ -69,7 +69,7 @@ class SegmentSink(_LiveEncodedSink):
         check_target(pattern)
         self.format = container_format(Path(pattern))
         self.rotation = 0
-        self.segments: list[Path] = []
+        self.segments: deque[Path] = deque(maxlen=4)  # the latest, the one being written last
         self._started = 0.0
         self._first_pts = 0
         self._last_pts: Optional[int] = None
@@ -78,14 +78,21 @@ class SegmentSink(_LiveEncodedSink):
     def set_rotation(self, degrees: int) -> None:
         self.rotation = degrees
 
+    def _free_name(self, path: Path) -> Path:
+        """``path``, or ``STEM_N.EXT`` with the first N free: a recording is never written over (two segments in
+        one second, a restart within it, or a pattern without the date that comes round again the next day)."""
+        candidate, n = path, 1
+        while candidate.exists() or candidate in self.segments:  # (a segment's file appears with its first packet)
+            candidate = path.with_name(f"{path.stem}_{n}{path.suffix}")
+            n += 1
+        return candidate
+
     def _new_segment(self, pts: int) -> None:
         self._close_segment()
         if self.retention is not None:
             self.retention.wait()  # a pass may remove the folders it empties: never the one about to be written
         began = time.time()  # the segment's name and its creation_time tag say the same moment
-        path = Path(time.strftime(self.pattern, time.localtime(began)))
-        if path in self.segments:  # two segments in one second: keep both
-            path = path.with_name(f"{path.stem}_{len(self.segments)}{path.suffix}")
+        path = self._free_name(Path(time.strftime(self.pattern, time.localtime(began))))
         # every packet flushed to the file as it is muxed: a kill loses no buffered frames, and a full disk
         # fails the frame that hit it, not a later one (health would otherwise call a failing camera fine)
         options = {"flush_packets": "1", **(FRAGMENTED_MP4 if self.format in ("mp4", "mov") else {})}
