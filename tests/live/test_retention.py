@@ -88,6 +88,10 @@ cameras:
   - {{name: door, url: "{cam.url}", outputs: ["{tmp_path}/door_%H%M%S.ts"], keep_gb: 0.000001}}
   - {{name: yard, url: "{cam.url}", outputs: ["{tmp_path}/yard_%H%M%S.ts"]}}
 """)
+    check = run("serve", str(cfg), "--check", timeout=60)
+    assert check.returncode == 0, check.stderr
+    assert f"{tmp_path}/door_%H%M%S.ts (retention: 1e-06 GB)" in check.stdout, check.stdout
+    assert f"{tmp_path}/yard_%H%M%S.ts " in check.stdout and check.stdout.count("retention") == 1, check.stdout
     proc = Running("serve", str(cfg), "--duration", "60")
     wait_healthy(port, ["door", "yard"])
     deadline = time.monotonic() + 30

@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import urlsplit
 
+from ..config import LiveConfig
 from ..engine.assembly import Plan, open_source, output_size, start_service
 from ..errors import InputError, RegionOutside
 from ..exit_codes import EXIT_FAILED, EXIT_OK
 from ..io.live import is_rtsp
+from ..io.segment_names import is_segment_pattern
 from ..secrets import redact
 from ..table import print_columns
 from .config import CameraConfig, ServeConfig, check_cameras, load_serve_config
@@ -46,6 +48,12 @@ def _no_server(target: str, timeout: float) -> Optional[str]:
     return None
 
 
+def retention_text(live: LiveConfig) -> str:
+    """What a segment output keeps: ``720 h, 50 GB, 20 GB free`` (empty: everything)."""
+    limits = ((live.keep_hours, "{:g} h"), (live.keep_gb, "{:g} GB"), (live.keep_free_gb, "{:g} GB free"))
+    return ", ".join(text.format(value) for value, text in limits if value is not None)
+
+
 def _try_camera(camera: CameraConfig, cfg: ServeConfig) -> tuple[list[str], list[str]]:
     """One row, and its problems: the camera opened once (within ``live.open_timeout``) and closed, and
     each rtsp:// output's server reached."""
@@ -53,7 +61,9 @@ def _try_camera(camera: CameraConfig, cfg: ServeConfig) -> tuple[list[str], list
     row, problems, outputs = [camera.name, run_cfg.model], [], []
     for output in camera.outputs:
         why = _no_server(output, cfg.live.open_timeout) if is_rtsp(output) else None
-        outputs.append(redact(output) + (f" (no server: {why})" if why else ""))
+        keeps = retention_text(run_cfg.live) if is_segment_pattern(output) else ""
+        outputs.append(redact(output) + (f" (no server: {why})" if why else "") + (f" (retention: {keeps})" if keeps
+                                                                                     else ""))
         if why:
             problems.append(f"nothing listens at {camera.name}'s output {redact(output)}")
     try:
