@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -98,6 +99,7 @@ cameras:
     while time.monotonic() < deadline:
         families = parse_metrics(http_get(f"http://127.0.0.1:{port}/metrics")[1])
         removed = sample_values(families, "vidclear_output_removed_segments_total")
+        health = json.loads(http_get(f"http://127.0.0.1:{port}/healthz")[1])["cameras"]
         if removed.get("door", 0) >= 2:
             break
         time.sleep(0.5)
@@ -108,6 +110,9 @@ cameras:
     assert re.search(r"camera yard: \d+ frames in, \d+ out, 0 reconnects\n", err), err
     assert removed.get("door", 0) >= 2 and "yard" not in removed, removed  # only door has a limit
     assert sample_values(families, "vidclear_output_removed_bytes_total")["door"] > 0
+    free = {s.labels["output"]: s.value for s in families["vidclear_output_disk_free_bytes"].samples}
+    assert set(free) == {f"{tmp_path}/door_%H%M%S.ts", f"{tmp_path}/yard_%H%M%S.ts"} and min(free.values()) > 0
+    assert health["door"]["outputs"][0]["disk_free_bytes"] > 0
     assert len(list(tmp_path.glob("door_*.ts"))) <= 2  # each new segment took the ones before (a 1 kB cap)
     assert len(list(tmp_path.glob("yard_*.ts"))) >= 3
 

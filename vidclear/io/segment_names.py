@@ -57,3 +57,11 @@ def part_pattern(part: str, last: bool) -> str:
 def names_of(below: tuple[str, ...]) -> re.Pattern[str]:
     """What the relative paths (``a/b.ts``) of the files a pattern's components below its root name match."""
     return re.compile("/".join(part_pattern(part, i == len(below) - 1) for i, part in enumerate(below)) + "$")
+
+
+def recording_folder(target: str) -> Path:
+    """The folder a file or segment output writes in (a dated pattern's root): where its disk space is told."""
+    if is_segment_pattern(target):
+        return pattern_root(target)[0]
+    parent = Path(target).parent
+    return parent if str(parent) else Path(".")

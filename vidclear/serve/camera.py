@@ -9,6 +9,7 @@ while every one of its outputs took a frame within ``stall_timeout``.
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from collections import Counter
@@ -17,7 +18,9 @@ from typing import Callable, Optional
 from ..engine.assembly import Assembly, Plan, Source, assemble, open_sinks, open_source, output_size
 from ..engine.service import InferenceService
 from ..errors import OutputError, StageFailed, StreamSizeChanged
+from ..io.live import is_rtsp
 from ..io.live_sinks import RtspSink, SegmentSink
+from ..io.segment_names import recording_folder
 from ..secrets import redact
 from .config import CameraConfig, ServeConfig
 
@@ -28,6 +31,17 @@ def _is_output_failure(error: BaseException) -> bool:
     if isinstance(error, StageFailed):
         return error.stage == "encode" or isinstance(error.error, OutputError)
     return isinstance(error, OutputError)
+
+
+def disk_free(target: str) -> Optional[int]:
+    """Free bytes on the disk a recording output writes to, told where the camera runs (None: an RTSP output, or a
+    folder that cannot be read)."""
+    if is_rtsp(target):
+        return None
+    try:
+        return shutil.disk_usage(recording_folder(target)).free
+    except OSError:
+        return None
 
 
 class Camera:
@@ -171,7 +185,7 @@ class Camera:
                 age = now - max(last or 0.0, since)
                 outputs.append({"output": target, "frames_written": sink.frames_written,
                                 "last_write_age_s": None if last is None else round(now - last, 3),
-                                "stalled": age > self.stall_timeout})
+                                "stalled": age > self.stall_timeout, "disk_free_bytes": disk_free(target)})
         if self.error and assembly is not None and any(last is not None and last > self.error_at
                                                        for last in assembly.encode.last_written):
             self.error = None  # the pipeline started again after the failure and writes: the failure is over

@@ -73,9 +73,16 @@ class CameraCollector(Collector):
         yield from families.values()
         healthy = GaugeMetricFamily("vidclear_camera_healthy", "1 while every output of the camera is being written",
                                     labels=["camera"])
+        free = GaugeMetricFamily("vidclear_output_disk_free_bytes",
+                                 "free space on the disk a recording output writes to", labels=["camera", "output"])
         for cam in cameras:
-            healthy.add_metric([cam.name], 1 if cam.health()["healthy"] else 0)
+            health = cam.health()
+            healthy.add_metric([cam.name], 1 if health["healthy"] else 0)
+            for output in health["outputs"]:
+                if output.get("disk_free_bytes") is not None:
+                    free.add_metric([cam.name, output["output"]], output["disk_free_bytes"])
         yield healthy
+        yield free
         nodes = GaugeMetricFamily("vidclear_camera_node", "1 for the Ray node a camera runs on (serve on a cluster)",
                                   labels=["camera", "node"])
         for cam in cameras:
