@@ -13,8 +13,8 @@ from pathlib import Path
 import av
 import pytest
 
-from live_process import (CONNECTED, Running, http_get, parse_metrics, run, sample_values, segment_frames,
-                          wait_healthy, write_config)
+from live_process import (CONNECTED, Running, frame_times, http_get, parse_metrics, run, sample_values,
+                          segment_frames, wait_healthy, write_config)
 from live_servers import free_port
 from media import combing, make_clip, make_interlaced_clip, probe
 from vidclear import __version__
@@ -404,6 +404,36 @@ def test_each_recording_of_a_camera_says_when_it_began(tmp_path, rtsp_servers):
     with av.open(str(tmp_path / "whole.mp4")) as c:
         assert starts[-1] < utc_seconds(c.metadata["creation_time"]) < ended
         assert c.metadata["comment"].startswith(f"enhanced by vidclear {__version__} from {cam.url}: model bicubic-x2")
+
+
+def frames_so_far(path: Path) -> int:
+    """Frames that decode from a file being written (0 until it has a playable start)."""
+    try:
+        return len(frame_times(path))
+    except (OSError, av.error.FFmpegError):
+        return 0
+
+
+def test_a_cameras_file_plays_up_to_a_crash_and_the_next_run_keeps_it(tmp_path, rtsp_servers):
+    """A camera recorded into one .mp4, and the process was killed (a power cut, the OOM killer): what it wrote plays,
+    and the next run into the same file keeps it beside instead of starting over it."""
+    cam = rtsp_servers("camera", "--fps", "10")
+    out = tmp_path / "door.mp4"
+    proc = Running("enhance", cam.url, str(out), "--model", "bicubic-x2", "--duration", "60")
+    proc.wait_for(CONNECTED)
+    partial = tmp_path / ".door.vidclear-partial.mp4"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and frames_so_far(partial) < 15:
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    crashed = frame_times(partial)  # no index at the end: it plays fragment by fragment
+    assert len(crashed) >= 15 and crashed == sorted(crashed), crashed
+    r = run("enhance", cam.url, str(out), "--model", "bicubic-x2", "--max-frames", "5", timeout=60)
+    assert r.returncode == 0, r.stderr
+    [kept] = tmp_path.glob("door.cut-*.mp4")
+    assert f"an earlier recording of {out} was cut short (its run died): kept as {kept}" in r.stderr, r.stderr
+    assert frame_times(kept) == crashed and probe(out).frames == 5 and not partial.exists()
 
 
 def test_a_region_of_a_camera(tmp_path, rtsp_servers):

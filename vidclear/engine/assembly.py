@@ -101,9 +101,10 @@ def open_source(source: str, cfg: Config, fail_fast: bool = True, password_env: 
 
 
 def make_sink(target: str, cfg: Config, tags: RecordingTags, input_path: Optional[Path] = None,
-              audio_template=None) -> Sink:  # noqa: ANN001
+              audio_template=None, live: bool = False) -> Sink:  # noqa: ANN001
     """An output from its name: rtsp:// publishes, a strftime pattern records segments, .png/.jpg is one
-    picture, else a video file. Recordings get ``tags`` (their source's, and how they were made)."""
+    picture, else a video file (from a ``live`` camera, one that plays up to a crash). Recordings get ``tags``
+    (their source's, and how they were made)."""
     if is_rtsp(target):
         return RtspSink(target, cfg.encoder, cfg.live.transport)
     if is_segment_pattern(target):
@@ -114,7 +115,7 @@ def make_sink(target: str, cfg: Config, tags: RecordingTags, input_path: Optiona
     check_target(target, input_path)
     if is_image_output(target):
         return ImageSink(target)
-    return FileSink(Path(target), cfg.encoder, cfg.audio, audio_template, tags)
+    return FileSink(Path(target), cfg.encoder, cfg.audio, audio_template, tags, live)
 
 
 def output_size(width: int, height: int, scale: int) -> tuple[int, int]:
@@ -132,7 +133,7 @@ def open_sinks(targets: list[str], cfg: Config, source: Source, size: tuple[int,
     tags = recording_tags(cfg, source)
     try:
         for target in targets:
-            sink = make_sink(target, cfg, tags, input_path, source.audio_stream)
+            sink = make_sink(target, cfg, tags, input_path, source.audio_stream, isinstance(source, LiveSource))
             sink.open(*size, source.info.time_base, source.info.rate, source.info.colour)
             sinks.append(sink)
     except BaseException:

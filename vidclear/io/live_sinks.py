@@ -25,15 +25,13 @@ import av
 from ..config import EncoderConfig
 from ..errors import OutputError, write_error
 from ..secrets import redact
+from .names import free_name
 from .retention import Retention
-from .sink import add_video_stream, check_target, container_format
+from .sink import add_video_stream, check_target, container_format, recording_options
 from .source import Colour
 from .tags import RecordingTags
 
 log = logging.getLogger(__name__)
-
-FRAGMENTED_MP4 = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
-
 
 class _LiveEncodedSink:
     """What both live outputs hold: the encoder settings, the output size and clock, one video stream."""
@@ -78,24 +76,17 @@ class SegmentSink(_LiveEncodedSink):
     def set_rotation(self, degrees: int) -> None:
         self.rotation = degrees
 
-    def _free_name(self, path: Path) -> Path:
-        """``path``, or ``STEM_N.EXT`` with the first N free: a recording is never written over (two segments in
-        one second, a restart within it, or a pattern without the date that comes round again the next day)."""
-        candidate, n = path, 1
-        while candidate.exists() or candidate in self.segments:  # (a segment's file appears with its first packet)
-            candidate = path.with_name(f"{path.stem}_{n}{path.suffix}")
-            n += 1
-        return candidate
-
     def _new_segment(self, pts: int) -> None:
         self._close_segment()
         if self.retention is not None:
             self.retention.wait()  # a pass may remove the folders it empties: never the one about to be written
         began = time.time()  # the segment's name and its creation_time tag say the same moment
-        path = self._free_name(Path(time.strftime(self.pattern, time.localtime(began))))
+        # never over a recording: two segments in one second, a restart within it, a pattern without the date
+        # coming round the next day (the segments just named count too: a file appears with its first packet)
+        path = free_name(Path(time.strftime(self.pattern, time.localtime(began))), self.segments)
         # every packet flushed to the file as it is muxed: a kill loses no buffered frames, and a full disk
         # fails the frame that hit it, not a later one (health would otherwise call a failing camera fine)
-        options = {"flush_packets": "1", **(FRAGMENTED_MP4 if self.format in ("mp4", "mov") else {})}
+        options = recording_options(self.format)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)  # a dated folder (rec/%Y-%m-%d/...) begins
             self.container = av.open(str(path), "w", format=self.format, options=options)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Collection
 
 NAME_MAX = 255
 # in the name of every file an output is written under until it is whole: batch removes those a killed run left
@@ -34,3 +35,13 @@ def fitting(core: str, room: int) -> str:
         return core
     tail = "~" + hashlib.sha256(raw).hexdigest()[:8]
     return raw[: max(0, room - len(tail))].decode("utf-8", "ignore") + tail
+
+
+def free_name(path: Path, taken: Collection[Path] = ()) -> Path:
+    """``path``, or ``STEM_N.EXT`` with the first N free (neither on disk nor ``taken``): a recording is never
+    written over."""
+    candidate, n = path, 1
+    while candidate.exists() or candidate in taken:
+        candidate = path.with_name(f"{path.stem}_{n}{path.suffix}")
+        n += 1
+    return candidate

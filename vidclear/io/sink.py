@@ -24,7 +24,7 @@ from ..config import AudioConfig, EncoderConfig
 from ..errors import OutputError, write_error
 from .image_sink import is_image_output
 from .live import is_rtsp
-from .names import PARTIAL_TAG, fitting, name_max
+from .names import PARTIAL_TAG, fitting, free_name, name_max
 from .segment_names import is_segment_pattern, pattern_root
 from .source import Colour
 from .tags import RecordingTags
@@ -209,6 +209,45 @@ def claim_temporary(tmp: Path, output: Path) -> BinaryIO:
     raise busy
 
 
+def keep_cut_short(tmp: Path, output: Path) -> Optional[Path]:
+    """A camera's recording whose writer died (a kill, a power cut) is left at ``tmp``, playable up to its last
+    fragment; the next run writing ``output`` would start over it. Keep it beside the output instead, named by
+    when it was last written (``door.cut-20261204-031500.mp4``); None when there is none (or its writer lives)."""
+    try:
+        held = tmp.open("rb")
+    except OSError:
+        return None
+    with held:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None  # a run is writing it: claim_temporary says so
+        st = os.fstat(held.fileno())
+        if st.st_size == 0:
+            return None
+        when = time.strftime("%Y%m%d-%H%M%S", time.localtime(st.st_mtime))
+        kept = free_name(output.with_name(f"{output.stem}.cut-{when}{output.suffix}"))
+        try:
+            os.rename(tmp, kept)
+        except OSError as e:
+            log.warning("an earlier recording of %s was cut short, and cannot be kept as %s (%s): it is written "
+                        "over", output, kept, e.strerror or e)
+            return None
+    log.warning("an earlier recording of %s was cut short (its run died): kept as %s", output, kept)
+    return kept
+
+
+# A recording whose writer may die mid-way (a camera's): fragments of at most a second (a key frame starts one
+# too), each playable once written, and every packet handed to the disk as it is muxed. An MP4 or MOV written
+# the usual way has its index only at the end; fragments at key frames alone would lose up to a whole GOP.
+FRAGMENTED_MP4 = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "frag_duration": "1000000"}
+
+
+def recording_options(container: str) -> dict[str, str]:
+    """Muxer options for a live recording in ``container``: it plays up to the last packet even after a kill."""
+    return {"flush_packets": "1", **(FRAGMENTED_MP4 if container in ("mp4", "mov") else {})}
+
+
 class FileSink:
     """Encodes frames into ``output``; ``close(completed)`` renames or removes the temporary file."""
 
@@ -219,8 +258,10 @@ class FileSink:
         audio: AudioConfig,
         audio_template: Optional[av.audio.stream.AudioStream] = None,
         tags: Optional[RecordingTags] = None,
+        live: bool = False,
     ) -> None:
         self.output = Path(output)
+        self.live = live  # a camera's recording: written so that it plays up to a crash (recording_options)
         self.tags = tags or RecordingTags()  # the source's, and how this copy was made: written with the first frame
         self.format = container_format(self.output)
         self.encoder = encoder
@@ -248,14 +289,17 @@ class FileSink:
              colour: Optional[Colour] = None) -> None:
         """Create the file and its streams. Called before the run starts, while the
         input (whose audio stream is the template) is certainly still open."""
+        if self.live:
+            keep_cut_short(self.tmp, self.output)
         self._claim = claim_temporary(self.tmp, self.output)
         try:
             try:
-                self.container = av.open(str(self.tmp), "w", format=self.format)
+                self.container = av.open(str(self.tmp), "w", format=self.format,
+                                         options=recording_options(self.format) if self.live else {})
             except (av.error.FFmpegError, OSError) as e:
                 raise OutputError(f"cannot write {self.output}: {getattr(e, 'strerror', None) or e}") from None
             self.video = add_video_stream(self.container, self.encoder, width, height, time_base, rate,
-                                          colour=colour)
+                                          live=self.live, colour=colour)
             self.size = (width, height)
             if self.audio_template is not None:
                 self._open_audio(self.audio_template)
