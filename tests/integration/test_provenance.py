@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import av
+from PIL import Image
 
 from live_process import run
 from media import make_clip
@@ -54,3 +55,24 @@ def test_an_excerpt_says_which_part_of_the_source_it_is(tmp_path):
         r = run("enhance", str(clip), str(out), "--model", "bicubic-x2", *flags)
         assert r.returncode == 0, r.stderr
         assert tags_of(out)["comment"].startswith(f"enhanced by vidclear {__version__} from {origin}: model"), flags
+
+
+def test_a_picture_says_how_it_was_made_and_keeps_the_sources_tags(tmp_path):
+    """A still taken from a recording is handed on as often as a video: PNG text chunks, JPEG's comment marker
+    and EXIF (description, software, time taken) carry what a video's tags do."""
+    clip = make_clip(tmp_path / "dvr.mkv", width=64, height=48, frames=30, fps=10, tags={
+        "creation_time": "2025-03-14T02:30:00.000000Z", "title": "Gate 3 ü"})
+    note = f"enhanced by vidclear {__version__} from dvr.mkv (its first frame from 1.5 s): model bicubic-x2 (x2)"
+    for name in ("still.png", "still.jpg"):
+        r = run("enhance", str(clip), str(tmp_path / name), "--model", "bicubic-x2", "--start", "1.5",
+                "--max-frames", "1")
+        assert r.returncode == 0, r.stderr
+    with Image.open(tmp_path / "still.png") as png:
+        text = dict(png.text)
+    assert text["Comment"].startswith(note) and text["Title"] == "Gate 3 ü", text
+    assert text["Creation Time"] == "2025-03-14T02:30:00.000000Z" and text["Software"] == f"vidclear {__version__}"
+    with Image.open(tmp_path / "still.jpg") as jpg:
+        comment, exif = jpg.info["comment"].decode("utf-8"), jpg.getexif()
+        taken = exif.get_ifd(0x8769)[0x9003]
+    assert comment == text["Comment"] and exif[0x010E] == comment and exif[0x0131] == f"vidclear {__version__}"
+    assert taken == "2025:03:14 02:30:00", taken

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import av
 import pytest
+from PIL import Image
 
 from live_process import (CONNECTED, Running, frame_times, http_get, parse_metrics, run, sample_values,
                           segment_frames, wait_healthy, write_config)
@@ -344,11 +345,16 @@ def test_a_snapshot_from_a_camera_is_one_picture(tmp_path, rtsp_servers):
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1] == (
         f"vidclear: error: {snap} is a picture: from a camera give --max-frames 1 for a snapshot, or name a video "
         "(.mp4 .mkv .mov .ts) for all of them"), r.stderr
+    before = time.time()
     r = run("enhance", cam.url, str(snap), "--model", "bicubic-x2", "--max-frames", "1", timeout=60)
     assert r.returncode == 0, r.stderr
     with av.open(str(snap)) as c:
         frame = next(c.decode(video=0))
     assert (frame.width, frame.height) == (640, 480) and "output: " + str(snap) + " (640x480, 1 frame)" in r.stdout
+    with Image.open(snap) as picture:  # when and from which camera, in the picture itself
+        text = dict(picture.text)
+    assert before <= utc_seconds(text["Creation Time"]) <= time.time(), text
+    assert text["Comment"].startswith(f"enhanced by vidclear {__version__} from {cam.url}: model bicubic-x2"), text
 
 
 def test_an_interlaced_camera_is_deinterlaced_live(tmp_path, rtsp_servers):

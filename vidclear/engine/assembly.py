@@ -114,7 +114,7 @@ def make_sink(target: str, cfg: Config, tags: RecordingTags, input_path: Optiona
                            Retention(target, *keep) if any(v is not None for v in keep) else None)
     check_target(target, input_path)
     if is_image_output(target):
-        return ImageSink(target)
+        return ImageSink(target, tags)
     return FileSink(Path(target), cfg.encoder, cfg.audio, audio_template, tags, live)
 
 

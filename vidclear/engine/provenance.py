@@ -27,7 +27,10 @@ def recording_tags(cfg: Config, source: FileSource | LiveSource) -> RecordingTag
 
 
 def source_text(name: str, excerpt: Optional[tuple[float, Optional[float]]], max_frames: Optional[int]) -> str:
-    """A file's name and the part of it taken: ``cam.mp4 (12 s to 17 s, at most 100 frames)``."""
+    """A file's name and the part of it taken: ``cam.mp4 (12 s to 17 s, at most 100 frames)``, or for one frame
+    (a picture) ``cam.mp4 (its first frame from 12 s)``."""
+    if max_frames == 1:
+        return f"{name} (its first frame{f' from {excerpt[0]:g} s' if excerpt is not None and excerpt[0] else ''})"
     parts = []
     if excerpt is not None:
         start, duration = excerpt
