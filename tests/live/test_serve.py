@@ -449,9 +449,21 @@ def test_sighup_reloads_the_cameras_that_changed_and_leaves_the_others_recording
     wait_healthy(port, ["door", "yard"])
     assert written(port, "door") > before, "door was not restarted: its count goes on"
 
-    cfg.write_text(head.replace("bicubic-x2", "bicubic-x3") + cam["door"])  # the service's model: a restart
+    # the top-level model changes: door runs with it and starts again; yard names its own and records on
+    head = head.replace("bicubic-x2", "bicubic-x3")
+    cam["yard"] = cam["yard"].replace("outputs", "model: bicubic-x2, outputs")
+    cfg.write_text(head + cam["door"] + cam["yard"])
+    before = written(port, "yard")
     proc.send_signal(signal.SIGHUP)
-    proc.wait_for("reload: model changed, which takes a restart (only cameras reload); the cameras run on as before")
+    proc.wait_for("reload: started door; stopped none; unchanged yard")
+    wait_healthy(port, ["door", "yard"])
+    assert written(port, "yard") > before, "yard was not restarted: its count goes on"
+    assert health(port)[1]["cameras"]["door"]["model"] == "bicubic-x3"
+
+    cfg.write_text(head.replace("cameras:", "batch: {max_frames: 2}\ncameras:") + cam["door"] + cam["yard"])
+    proc.send_signal(signal.SIGHUP)  # the inference service's own setting: a restart
+    proc.wait_for("reload: batch changed, which takes a restart (the inference service and the endpoints stay as "
+                  "they started; a reload changes the cameras); the cameras run on as before")
     cfg.write_text(head + cam["door"] + cam["yard"].replace("outputs", "fps: 5, outputs"))
     proc.send_signal(signal.SIGHUP)
     proc.wait_for("unknown key 'cameras.1.fps'")

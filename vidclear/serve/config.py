@@ -67,6 +67,21 @@ class ServeConfig(Config):
         return Config.model_validate(data)
 
 
+# What the inference service (backend, device, batching) and the endpoints are made of: they stay as serve started
+# them, so a reload that changes one is refused. Every other setting is a camera's pipeline's (camera_run).
+SERVICE_KEYS = ("backend", "device", "precision", "cpu_precision", "cuda_graphs", "pipeline", "batch", "tensorrt",
+                "metrics", "cluster")
+NOT_A_CAMERAS = {"archive"}  # batch's: no camera reads it
+FOLDED = {"model", "deinterlace", "crop", "keep_hours", "keep_gb"}  # a camera's own, folded in by for_camera
+
+
+def camera_run(cfg: ServeConfig, camera: CameraConfig) -> tuple[dict, dict]:
+    """All that one camera's pipeline is made from: its stream and outputs, and the settings it runs with. A
+    reload starts a camera again when this changes: a top-level model, encoder or live setting changes every
+    camera that uses it; a camera that now names the model it ran with anyway runs on."""
+    return camera.model_dump(exclude=FOLDED), cfg.for_camera(camera).model_dump(exclude=NOT_A_CAMERAS)
+
+
 def load_serve_config(path: Path) -> ServeConfig:
     cfg = load_config(path, model=ServeConfig)
     for camera in cfg.cameras:

@@ -24,7 +24,7 @@ from ..errors import VidclearError
 from ..secrets import redact
 from ..stop_signals import on_reload_signal, on_stop_signals
 from .camera import Camera
-from .config import CameraConfig, ServeConfig, check_cameras, load_serve_config
+from .config import SERVICE_KEYS, CameraConfig, ServeConfig, camera_run, check_cameras, load_serve_config
 from .keep_up import check_models_keep_up
 from .metrics import Metrics, health_report, start_http
 
@@ -156,18 +156,21 @@ class Server:
                 log.warning("camera %s did not stop within %.0f s", cam.name, wait_s)
 
     def reload(self, config_path: Path) -> None:
-        """The config read again: cameras added, removed or changed in it are started, stopped or started
-        again; the others run on untouched. Anything else (the model, backend, metrics port...) is the
-        service's and changes only at a restart, so a reload that changes it is refused, as is a config that
-        serve would not start with; either way the cameras run on as before."""
+        """The config read again: cameras added, removed or changed in it (their own entry, or a top-level
+        setting they run with: the model, encoder, live...) are started, stopped or started again; the others run
+        on untouched. The inference service and the endpoints (SERVICE_KEYS) change only at a restart, so a
+        reload that changes them is refused, as is a config that serve would not start with; either way the
+        cameras run on as before."""
         try:
             new = load_serve_config(config_path)
-            fixed = [key for key in ServeConfig.model_fields if key != "cameras"
-                     and getattr(new, key) != getattr(self.cfg, key)]
+            fixed = [key for key in SERVICE_KEYS if getattr(new, key) != getattr(self.cfg, key)]
             if fixed:
-                raise VidclearError(f"{', '.join(fixed)} changed, which takes a restart (only cameras reload)")
-            current = {cam.name: cam for cam in self.cameras}
-            started = [c for c in new.cameras if c.name not in current or current[c.name].cfg != c]
+                raise VidclearError(f"{', '.join(fixed)} changed, which takes a restart (the inference service and "
+                                    "the endpoints stay as they started; a reload changes the cameras)")
+            # by the config they run under now (a camera a reload left running keeps the entry it started with)
+            running = {c.name: c for c in self.cfg.cameras}
+            started = [c for c in new.cameras if c.name not in running
+                       or camera_run(self.cfg, running[c.name]) != camera_run(new, c)]
             only_started = new.model_copy(update={"cameras": started})  # checked as serve checks them at start
             check_cameras(only_started, config_path, here=not self.on_cluster)
             if not self.on_cluster:  # as at start: on a cluster the speed is the nodes'
@@ -175,8 +178,8 @@ class Server:
         except VidclearError as e:
             log.error("reload: %s; the cameras run on as before", e)
             return
-        wanted = {c.name: c for c in new.cameras}
-        retired = [cam for cam in self.cameras if cam.name not in wanted or cam.cfg != wanted[cam.name]]
+        wanted, again = {c.name for c in new.cameras}, {c.name for c in started}
+        retired = [cam for cam in self.cameras if cam.name not in wanted or cam.name in again]
         self._retire(retired, self.cfg.live.stall_timeout + 5)
         for cam in retired:
             _log_counts(cam)
