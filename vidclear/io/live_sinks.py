@@ -12,6 +12,7 @@ reconnected with backoff while frames are dropped and counted.
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -27,6 +28,7 @@ from ..errors import OutputError, write_error
 from ..secrets import redact
 from .names import free_name
 from .retention import Retention
+from .segment_names import pattern_root
 from .sink import add_video_stream, check_target, container_format, recording_options
 from .source import Colour
 from .tags import RecordingTags
@@ -61,6 +63,7 @@ class SegmentSink(_LiveEncodedSink):
                  tags: Optional[RecordingTags] = None, retention: Optional[Retention] = None) -> None:
         super().__init__(encoder)
         self.pattern = pattern
+        self.root = pattern_root(pattern)[0]  # must stay; the dated folders below it are made as segments need them
         self.retention = retention  # removes this output's oldest segments, each time one is started
         self.tags = tags or RecordingTags()  # how the video was made, and each segment's start, in its metadata
         self.segment_seconds = segment_seconds
@@ -88,6 +91,8 @@ class SegmentSink(_LiveEncodedSink):
         # fails the frame that hit it, not a later one (health would otherwise call a failing camera fine)
         options = recording_options(self.format)
         try:
+            if not self.root.is_dir():  # gone (an unmounted disk, a removed share): not made again on the disk below
+                raise FileNotFoundError(errno.ENOENT, f"its folder {self.root} is gone")
             path.parent.mkdir(parents=True, exist_ok=True)  # a dated folder (rec/%Y-%m-%d/...) begins
             self.container = av.open(str(path), "w", format=self.format, options=options)
         except (av.error.FFmpegError, OSError) as e:
