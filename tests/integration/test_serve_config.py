@@ -74,16 +74,17 @@ def _serve(tmp_path, body: str) -> subprocess.CompletedProcess:
 
 
 def test_serve_refuses_the_forensic_preset_it_cannot_run_at_camera_speed(tmp_path):
-    """srgan-x4 is for recorded files: on a CPU it infers about a frame a second at 704x576, under live.min_fps."""
+    """srgan-x4 is for recorded files: on 2 CPU cores it infers a few frames a second at 704x576 (1 to 3.3, by the
+    CPU), far under a camera's 25. The floor is set to that here: the default (3) sits inside the range CPUs give."""
     preset = (REPO / "configs" / "forensic-x4.yaml").read_text()
-    r = _serve(tmp_path, preset + "cameras: [CAMERA]\n")
+    r = _serve(tmp_path, preset + "live: {min_fps: 25}\ncameras: [CAMERA]\n")
     assert r.returncode == 2, r.stderr
     errors = [line for line in r.stderr.splitlines() if "error" in line]  # the backend's choice is logged above
     assert len(errors) == 1 and "Traceback" not in r.stderr, r.stderr
     assert errors[0].startswith("vidclear: error: model 'srgan-x4' (cameras gate) runs at "), errors[0]
-    assert "under live.min_fps 3: it cannot keep a camera's frame rate" in errors[0], errors[0]
+    assert "under live.min_fps 25: it cannot keep a camera's frame rate" in errors[0], errors[0]
     fps = float(errors[0].split(" runs at ")[1].split(" frames/s")[0])
-    assert 0 < fps < 3
+    assert 0 < fps < 25
 
 
 def test_the_frame_rate_check_times_a_cameras_region_where_it_has_one(tmp_path):
