@@ -1,5 +1,6 @@
 """A serve config is checked before anything starts: every mistake is one line naming it, exit 2."""
 
+import logging
 import re
 import socket
 import subprocess
@@ -134,3 +135,33 @@ def test_a_metrics_port_in_use_is_one_line_before_a_model_loads(tmp_path):
     assert r.stderr.strip().splitlines() == [
         f"vidclear: error: cannot serve metrics on 127.0.0.1:{port}: Address already in use; another program "
         "(another vidclear serve?) listens there: set metrics.port to a free port, or 0 for any"], r.stderr
+
+
+def test_cameras_that_each_keep_up_but_not_together_are_warned_of(caplog):
+    """Each camera alone keeps min_fps, and they share one inference service: 100 cameras at 20 frames/s need
+    2000 frames/s of bicubic-x2, far over what 2 CPU cores infer at 704x576 (about 130 here)."""
+    from vidclear.engine.assembly import start_service
+    from vidclear.serve.config import ServeConfig
+    from vidclear.serve.keep_up import check_models_keep_up
+
+    def config(count: int) -> ServeConfig:
+        return ServeConfig.model_validate({"model": "bicubic-x2", "backend": "onnxruntime", "live": {"min_fps": 20},
+                                           "cameras": [{"name": f"cam{i}", "url": "rtsp://127.0.0.1:9/cam",
+                                                        "outputs": [f"c{i}.ts"]} for i in range(count)]})
+
+    service = start_service(config(1), live=True)
+    try:
+        with caplog.at_level(logging.INFO, logger="vidclear"):
+            check_models_keep_up(config(1), service)
+            assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+            check_models_keep_up(config(100), service)  # no refusal: each alone keeps up
+    finally:
+        service.close()
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert re.match(r"the 100 cameras together need [0-9.]+ times what this machine infers at live.min_fps 20 "
+                    r"\(bicubic-x2 at 704x576: 100 cameras, [0-9.]+ frames/s alone\): each would get about "
+                    r"[0-9.]+ frames/s;", warning), warning
+    need = float(warning.split(" need ")[1].split(" times")[0])
+    alone = float(warning.split("cameras, ")[1].split(" frames/s")[0])
+    each = float(warning.split("about ")[1].split(" frames/s")[0])
+    assert abs(need - 2000 / alone) < 0.1 * need and abs(each - alone / 100) < 0.1, warning

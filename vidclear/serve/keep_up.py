@@ -15,6 +15,7 @@ built for it), which the probe's size must not take.
 from __future__ import annotations
 
 import logging
+from typing import Collection, Optional
 
 import numpy as np
 
@@ -47,21 +48,42 @@ def probe_hw(camera: CameraConfig, cfg: ServeConfig) -> tuple[int, int]:
     return region.height, region.width
 
 
-def check_models_keep_up(cfg: ServeConfig, service: InferenceService) -> None:
-    """Refuse (ConfigError) a camera model that cannot infer ``live.min_fps`` frames a second here."""
+def check_models_keep_up(cfg: ServeConfig, service: InferenceService, only: Optional[Collection[str]] = None) -> None:
+    """Refuse (ConfigError) a camera model that cannot infer ``live.min_fps`` frames a second here (of the cameras
+    named in ``only``, a reload's new ones; else of all), and warn when all the cameras together need more than the
+    machine infers: each alone keeps up, and they share one inference service."""
     if cfg.live.min_fps <= 0:
         return
     trials: dict[tuple[str, tuple[int, int]], list[str]] = {}  # (model, (h, w)) -> the cameras it serves
     for camera in cfg.cameras:
         trials.setdefault((camera.model or cfg.model, probe_hw(camera, cfg)), []).append(camera.name)
+    speeds = {}
     for (name, size), cameras in sorted(trials.items()):
-        fps = frames_per_second(service, name, size)
+        fps = speeds[name, size] = frames_per_second(service, name, size)
         where = f"{size[1]}x{size[0]}"
         log.info("model '%s': %.1f frames/s at %s on %s/%s", name, fps, where, service.backend_name(name),
                  service.device)
-        if fps < cfg.live.min_fps:
+        if fps < cfg.live.min_fps and (only is None or any(camera in only for camera in cameras)):
             cams = ", ".join(cameras)
             raise ConfigError(
                 f"model '{name}' (cameras {cams}) runs at {fps:.1f} frames/s at {where} on "
                 f"{service.device} here, under live.min_fps {cfg.live.min_fps:g}: it cannot keep a camera's frame "
                 f"rate; use it on recorded files (vidclear enhance / batch) or choose a faster model")
+    warn_if_together_too_slow(cfg, trials, speeds)
+
+
+def warn_if_together_too_slow(cfg: ServeConfig, trials: dict[tuple[str, tuple[int, int]], list[str]],
+                              speeds: dict[tuple[str, tuple[int, int]], float]) -> None:
+    """Every camera takes a share of one inference service: at ``min_fps`` each, the shares may add up to more
+    than the machine has. Timed one frame at a time, so batching (a GPU's above all) may recover some: a warning,
+    not a refusal; ``bench --capacity`` measures it."""
+    load = sum(cfg.live.min_fps * len(cameras) / speeds[key] for key, cameras in trials.items())
+    if load <= 1:
+        return
+    count = sum(len(cameras) for cameras in trials.values())
+    parts = "; ".join(f"{name} at {size[1]}x{size[0]}: {len(cameras)} camera{'s' if len(cameras) > 1 else ''}, "
+                      f"{speeds[name, size]:.1f} frames/s alone" for (name, size), cameras in sorted(trials.items()))
+    log.warning("the %d cameras together need %.1f times what this machine infers at live.min_fps %g (%s): each "
+                "would get about %.1f frames/s; batching frames of several cameras may recover some (on a GPU above "
+                "all): 'vidclear bench --capacity' measures how many cameras it keeps", count, load,
+                cfg.live.min_fps, parts, cfg.live.min_fps / load)

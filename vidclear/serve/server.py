@@ -173,8 +173,8 @@ class Server:
                        or camera_run(self.cfg, running[c.name]) != camera_run(new, c)]
             only_started = new.model_copy(update={"cameras": started})  # checked as serve checks them at start
             check_cameras(only_started, config_path, here=not self.on_cluster)
-            if not self.on_cluster:  # as at start: on a cluster the speed is the nodes'
-                check_models_keep_up(only_started, self.service)
+            if not self.on_cluster:  # as at start (the new ones, and all of them together): the nodes' speed is theirs
+                check_models_keep_up(new, self.service, only={c.name for c in started})
         except VidclearError as e:
             log.error("reload: %s; the cameras run on as before", e)
             return
