@@ -139,7 +139,7 @@ def test_a_metrics_port_in_use_is_one_line_before_a_model_loads(tmp_path):
 
 def test_cameras_that_each_keep_up_but_not_together_are_warned_of(caplog):
     """Each camera alone keeps min_fps, and they share one inference service: 100 cameras at 20 frames/s need
-    2000 frames/s of bicubic-x2, far over what 2 CPU cores infer at 704x576 (about 130 here)."""
+    2000 frames/s of bicubic-x2, far over what 2 CPU cores infer at 704x576 (70 to 185 measured here)."""
     from vidclear.engine.assembly import start_service
     from vidclear.serve.config import ServeConfig
     from vidclear.serve.keep_up import check_models_keep_up
