@@ -33,6 +33,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 SWS_MATRIX = {1: Colorspace.ITU709, 5: Colorspace.ITU601, 6: Colorspace.ITU601, 9: Colorspace.BT2020,
               10: Colorspace.BT2020}
 JPEG_QUALITY = 95
+JPEG_COMMENT_CHARS = 16000  # a JPEG marker holds 65533 bytes: the comment's UTF-8 (and EXIF's copy) fit in one
 PNG_COMPRESSION = 1  # zlib's fastest: a 4K frame in a fraction of a second, as OpenCV writes PNG by default
 # PNG's registered keywords for the container tags that have one; other tags keep their own names
 PNG_KEYWORDS = {"comment": "Comment", "title": "Title", "creation_time": "Creation Time",
@@ -87,13 +88,13 @@ def encode_picture(rgb: np.ndarray, suffix: str, tags: dict[str, str]) -> bytes:
         return out.getvalue()
     exif = Image.Exif()
     exif[EXIF_SOFTWARE] = f"vidclear {__version__}"
-    comment = tags.get("comment")
+    comment = (tags.get("comment") or "")[:JPEG_COMMENT_CHARS]
     if comment:
         exif[EXIF_DESCRIPTION] = comment  # ASCII by the standard: other characters become '?'; the marker keeps them
     taken = exif_time(tags.get("creation_time", ""))
     if taken:
         exif.get_ifd(EXIF_IFD)[EXIF_TAKEN] = taken
-    image.save(out, "JPEG", quality=JPEG_QUALITY, exif=exif, comment=(comment or "").encode("utf-8"))
+    image.save(out, "JPEG", quality=JPEG_QUALITY, exif=exif, comment=comment.encode("utf-8"))
     return out.getvalue()
 
 
