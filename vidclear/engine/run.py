@@ -18,6 +18,7 @@ from ..io.deinterlace import FILTER
 from ..io.image_sink import check_one_picture
 from ..io.live import LiveStats, is_live
 from ..io.live_sinks import RtspSink, SegmentSink
+from ..io.retention import removed_text
 from ..io.sink import check_target
 from ..io.source import VideoInfo
 from ..pipeline.runner import RunResult
@@ -67,8 +68,7 @@ class RunOutcome:
             n = self.deinterlaced
             head += f"\ninterlaced input: {n} frame{'s' * (n != 1)} deinterlaced ({FILTER})"
         if self.removed:
-            n, size = self.removed["segments"], self.removed["bytes"] / 1e6
-            head += f"\nretention: removed {n} old segment{'s' * (n != 1)} ({size:.1f} MB)"
+            head += f"\nretention: {removed_text(self.removed['segments'], self.removed['bytes'])}"
         text = head + "\n" + format_summary(self.result)
         if self.live is not None:
             text += "\n" + format_live(self.result, self.live, self.latencies, self.stale)

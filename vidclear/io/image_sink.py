@@ -5,7 +5,7 @@ one-frame video: ``vidclear enhance plate.png plate_x3.png``, or
 ``vidclear enhance rtsp://cam/stream snap.png --max-frames 1``. PNG keeps every
 pixel; JPEG is written at quality 95. The picture appears whole or not at all
 (a temporary file renamed into place), like every other output. It says how it was
-made, as a video does: PNG text chunks, or JPEG's comment and EXIF (``picture_tags``).
+made, as a video does: PNG text chunks, or JPEG's comment and EXIF (``encode_picture``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ..errors import OutputError
 from ..export.files import write_atomically
 from .names import PARTIAL_TAG
 from .source import Colour
-from .tags import RecordingTags, utc_timestamp
+from .tags import RecordingTags
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 # the input's YUV matrix (AVColorSpace) as swscale names it, to turn the frame into RGB as a player would
@@ -56,14 +56,6 @@ def check_one_picture(target: str | Path, frames: Optional[int], max_frames: Opt
     if frames and frames > 1:
         raise OutputError(f"{target} is a picture, and the input has {frames} frames: give --max-frames 1 for the "
                           f"first, or {VIDEO_INSTEAD}")
-
-
-def picture_tags(tags: RecordingTags, written: float) -> dict[str, str]:
-    """A picture's tags: the recording's, and (a camera's snapshot) the moment its frame was taken."""
-    picture = dict(tags.tags)
-    if tags.stamp_start:
-        picture["creation_time"] = utc_timestamp(written)
-    return picture
 
 
 def exif_time(creation_time: str) -> Optional[str]:
@@ -136,7 +128,7 @@ class ImageSink:
         if not completed or self.picture is None:
             return
         try:
-            data = encode_picture(self.picture, self.output.suffix.lower(), picture_tags(self.tags, self.written_at))
+            data = encode_picture(self.picture, self.output.suffix.lower(), self.tags.for_file(self.written_at))
         except (OSError, ValueError) as e:
             raise OutputError(f"cannot encode {self.output} as a {self.output.suffix} picture: {e}") from None
         write_atomically(self.output, data, PARTIAL_TAG)  # a killed batch's leftover is known

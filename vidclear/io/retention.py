@@ -107,7 +107,8 @@ class Retention:
             return f"older than {self.keep_hours:g} h"
         if self.keep_gb is not None and total > self.keep_gb * GB:
             return f"beyond {self.keep_gb:g} GB"
-        if self.keep_free_gb is not None and _free(self.root) < self.keep_free_gb * GB:
+        free = None if self.keep_free_gb is None else free_bytes(self.root)
+        if free is not None and free < self.keep_free_gb * GB:
             return f"while under {self.keep_free_gb:g} GB free"
         return None
 
@@ -142,9 +143,14 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _free(folder: Path) -> int:
-    """Free bytes on the disk the recordings are on (infinite if it cannot be told: nothing is removed for it)."""
+def free_bytes(folder: Path) -> Optional[int]:
+    """Free bytes on the disk ``folder`` is on; None if it cannot be told (then nothing is removed for it)."""
     try:
         return shutil.disk_usage(folder).free
     except OSError:
-        return 2**62
+        return None
+
+
+def removed_text(segments: int, size: int) -> str:
+    """What retention removed, for a summary or a log line: ``removed 3 old segments (1.2 MB)``."""
+    return f"removed {segments} old segment{'s' * (segments != 1)} ({size / 1e6:.1f} MB)"

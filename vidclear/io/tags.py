@@ -51,8 +51,12 @@ class RecordingTags:
         tags["comment"] = plain_text(note if not theirs else f"{note} (the source's comment: {theirs})")
         return cls(tags, stamp_start=live)
 
+    def for_file(self, now: Optional[float] = None) -> dict[str, str]:
+        """The tags of one file begun at ``now`` (a live recording's creation_time is that moment)."""
+        if not self.stamp_start:
+            return dict(self.tags)
+        return {**self.tags, "creation_time": utc_timestamp(time.time() if now is None else now)}
+
     def write_to(self, container: av.container.OutputContainer, now: Optional[float] = None) -> None:
         """Set the tags of a file not yet started (before its first packet is muxed)."""
-        container.metadata.update(self.tags)
-        if self.stamp_start:
-            container.metadata["creation_time"] = utc_timestamp(time.time() if now is None else now)
+        container.metadata.update(self.for_file(now))

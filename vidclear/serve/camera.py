@@ -9,7 +9,6 @@ while every one of its outputs took a frame within ``stall_timeout``.
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 import time
 from collections import Counter
@@ -20,6 +19,7 @@ from ..engine.service import InferenceService
 from ..errors import OutputError, StageFailed, StreamSizeChanged
 from ..io.live import is_rtsp
 from ..io.live_sinks import RtspSink, SegmentSink
+from ..io.retention import free_bytes
 from ..io.segment_names import recording_folder
 from ..secrets import redact
 from .config import CameraConfig, ServeConfig
@@ -36,12 +36,7 @@ def _is_output_failure(error: BaseException) -> bool:
 def disk_free(target: str) -> Optional[int]:
     """Free bytes on the disk a recording output writes to, told where the camera runs (None: an RTSP output, or a
     folder that cannot be read)."""
-    if is_rtsp(target):
-        return None
-    try:
-        return shutil.disk_usage(recording_folder(target)).free
-    except OSError:
-        return None
+    return None if is_rtsp(target) else free_bytes(recording_folder(target))
 
 
 class Camera:

@@ -41,6 +41,9 @@ class CameraConfig(_Strict):
     keep_gb: Optional[float] = Field(None, gt=0, description="this camera's live.keep_gb (its segments' space)")
 
 
+CAMERA_KEEPS = ("keep_hours", "keep_gb")  # the retention limits a camera may set for itself
+
+
 class MetricsConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(9108, ge=0, le=65535)
@@ -61,7 +64,7 @@ class ServeConfig(Config):
         if camera.deinterlace is not None:
             data["deinterlace"] = camera.deinterlace
         data["crop"] = camera.crop  # a region is a camera's own
-        for key in ("keep_hours", "keep_gb"):
+        for key in CAMERA_KEEPS:
             if getattr(camera, key) is not None:
                 data["live"][key] = getattr(camera, key)
         return Config.model_validate(data)
@@ -72,7 +75,7 @@ class ServeConfig(Config):
 SERVICE_KEYS = ("backend", "device", "precision", "cpu_precision", "cuda_graphs", "pipeline", "batch", "tensorrt",
                 "metrics", "cluster")
 NOT_A_CAMERAS = {"archive"}  # batch's: no camera reads it
-FOLDED = {"model", "deinterlace", "crop", "keep_hours", "keep_gb"}  # a camera's own, folded in by for_camera
+FOLDED = {"model", "deinterlace", "crop", *CAMERA_KEEPS}  # a camera's own, folded in by for_camera
 
 
 def camera_run(cfg: ServeConfig, camera: CameraConfig) -> tuple[dict, dict]:
@@ -108,7 +111,7 @@ def load_serve_config(path: Path) -> ServeConfig:
                                   f"config {path}: camera {camera.name} names the output {redact(output)} twice")
             writers[key] = camera.name
     for camera in cfg.cameras:
-        keeps = [key for key in ("keep_hours", "keep_gb") if getattr(camera, key) is not None]
+        keeps = [key for key in CAMERA_KEEPS if getattr(camera, key) is not None]
         if keeps and not any(is_segment_pattern(output) for output in camera.outputs):
             named = " and ".join(keeps)
             raise ConfigError(f"config {path}: camera {camera.name}: {named} {'are' if len(keeps) > 1 else 'is'} for "

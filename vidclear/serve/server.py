@@ -21,6 +21,7 @@ from typing import Iterable, Optional
 
 from ..engine.assembly import start_service
 from ..errors import VidclearError
+from ..io.retention import removed_text
 from ..secrets import redact
 from ..stop_signals import on_reload_signal, on_stop_signals
 from .camera import Camera
@@ -56,10 +57,10 @@ _malloc_trim = None
 def _log_counts(cam: Camera) -> None:
     """A camera's counts as it stops, at the end or by a reload."""
     counts = cam.counts()
-    removed = sum(value for key, value in counts.items() if isinstance(key, tuple) and key[0] == "removed_segments")
-    size = sum(value for key, value in counts.items() if isinstance(key, tuple) and key[0] == "removed_bytes") / 1e6
+    removed, size = (sum(value for key, value in counts.items() if isinstance(key, tuple) and key[0] == name)
+                     for name in ("removed_segments", "removed_bytes"))
     log.info("camera %s: %d frames in, %d out, %d reconnects%s", cam.name, counts["frames_in"], counts["frames_out"],
-             counts["reconnects"], f"; retention removed {removed} old segments ({size:.1f} MB)" if removed else "")
+             counts["reconnects"], f"; retention {removed_text(removed, size)}" if removed else "")
 
 
 def _names(cameras: Iterable[Camera]) -> str:
