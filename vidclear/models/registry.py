@@ -185,8 +185,8 @@ def all_models() -> list[ModelSpec]:
 
 # --- the models we ship ---------------------------------------------------------
 _ESPCN_SHA = {
-    2: "06d9bb59ced04e11e8a0adc222132c3fd12bfaecd7afc1c16595e5d76fd15f68",
-    3: "403ec54d8b0fdcd41248a09cdd5dd9357248f261966f518662b5db50d9771d4a",
+    2: "d959b85a38b71380db363c138f5397ff81c4528f625f3af22926dd537b75f457",
+    3: "bcb8fcf9dd76c2c05ec4b548f5742d7e3ddabda9395b3583ebcac0070857230e",
     4: "85bb89864f8a16e7b73081a432c24dd2556183852788affbf33d2c50f2a9f06d",
 }
 
