@@ -56,6 +56,7 @@ from vidclear.training.loop import (  # noqa: E402
     add_run_arguments,
     due,
     load_checkpoint,
+    luma_upscaler,
     prepare_run,
     save_checkpoint,
     split_tenth,
@@ -323,15 +324,6 @@ def line_block(cap: int, font, scale: int, rng: np.random.Generator) -> tuple[np
                 x = x0 + font.getlength(text[:j]) + (left + right) / 2
                 glyphs.append((y0 + (cap_top + cap_bottom) / 2, x, cap_bottom - cap_top, TEXT_CHARS.index(ch)))
     return np.asarray(img), glyphs
-
-
-def luma_upscaler(model: torch.nn.Module, device: torch.device):
-    def run(y: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            t = torch.from_numpy((y / 255).astype(np.float32))[None, None].to(device)
-            return model(t)[0, 0].float().cpu().numpy().astype(np.float64) * 255
-
-    return run
 
 
 def espcn_from_file(path: Path, scale: int) -> ESPCN:

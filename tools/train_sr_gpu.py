@@ -30,8 +30,8 @@ under 0.002 dB, and it lets one uint8 plane per image travel instead of three.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -44,7 +44,10 @@ sys.path.insert(0, str(ROOT))
 
 from vidclear.evaluation.matlab_resize import imresize  # noqa: E402
 from vidclear.evaluation.metrics import modcrop  # noqa: E402
+from vidclear.evaluation.sr import SRPair, score_sr  # noqa: E402
+from vidclear.export.files import written_whole  # noqa: E402
 from vidclear.models.espcn import ESPCN  # noqa: E402
+from vidclear.training.loop import cosine_factor, luma_upscaler, split_tenth  # noqa: E402
 from vidclear.training.reparam import expand, fold  # noqa: E402
 
 
@@ -63,10 +66,9 @@ def pack(data: Path, out: Path) -> None:
 
 
 def load_planes(path: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """(training, held-out) luma planes: the held-out tenth is every 10th image, as split_tenth takes it."""
+    """(training, held-out) luma planes: the held-out tenth is split_tenth's."""
     with np.load(path) as z:
-        planes = [z[k].astype(np.float64) for k in sorted(z.files)]
-    return [p for i, p in enumerate(planes) if i % 10], [p for i, p in enumerate(planes) if i % 10 == 0]
+        return split_tenth([z[k].astype(np.float64) for k in sorted(z.files)])
 
 
 def make_pairs(planes: list[np.ndarray], scale: int, shrinks: tuple[float, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -118,25 +120,16 @@ class ResidentPatches:
         return lr[:, None].contiguous(), hr[:, None].contiguous()
 
 
-@torch.no_grad()
-def held_out_psnr(model: torch.nn.Module, pairs: list[tuple[torch.Tensor, torch.Tensor]], scale: int) -> float:
-    """Mean Y PSNR as vidclear eval scores it: the output rounded to 8 bits, ``scale`` pixels shaved."""
-    model.eval()
-    scores = []
-    for lr, hr in pairs:
-        out = (model(lr[None, None])[0, 0] * 255).round().clamp(0, 255)
-        d = (out - hr)[scale:-scale, scale:-scale].double()
-        scores.append(10 * math.log10(255**2 / float((d * d).mean())))
-    model.train()
-    return float(np.mean(scores))
+def held_out_psnr(model: torch.nn.Module, pairs: list[SRPair], scale: int, device: torch.device) -> float:
+    """Mean Y PSNR of an eval-mode network, as vidclear eval scores it (score_sr)."""
+    return score_sr(pairs, scale, luma_upscaler(model, device), with_ssim=False).psnr
 
 
 def lr_at(base: float, done: float, warmup: float = 0.03) -> float:
     """A short linear warm-up (an expanded warm start must not be thrown off at once), then cosine to 1%."""
     if done < warmup:
         return base * (0.1 + 0.9 * done / warmup)
-    t = min(1.0, (done - warmup) / (1 - warmup))
-    return base * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * t)))
+    return base * cosine_factor(done - warmup, 1 - warmup)
 
 
 def train(args: argparse.Namespace) -> int:
@@ -154,8 +147,7 @@ def train(args: argparse.Namespace) -> int:
         train_planes, held_planes = train_planes[: args.limit_images], held_planes[: max(1, args.limit_images // 9)]
     patches = ResidentPatches(make_pairs(train_planes, args.scale, tuple(args.shrinks)), args.scale, args.patch,
                               device, gen)
-    held = [(torch.from_numpy(lr / 255).float().to(device), torch.from_numpy(hr).float().to(device))
-            for lr, hr in make_pairs(held_planes, args.scale, (1.0,))]
+    held = [SRPair(str(i), hr, lr) for i, (lr, hr) in enumerate(make_pairs(held_planes, args.scale, (1.0,)))]
 
     model = ESPCN(args.scale)
     if args.init:
@@ -164,29 +156,19 @@ def train(args: argparse.Namespace) -> int:
         if unexpected or [k for k in missing if not k.startswith("bicubic.")]:
             raise SystemExit(f"train_sr_gpu: {args.init} is not a plain ESPCN x{args.scale} (missing {missing}, "
                              f"unexpected {unexpected})")
-    model = model.to(device)
-    start_psnr = held_out_psnr(model, held, args.scale)
+    model = model.to(device).eval()
+    start_psnr = held_out_psnr(model, held, args.scale, device)
     if args.expand:
         model = expand(model, args.expand).to(device)
-    model = model.to(memory_format=torch.channels_last)
+    model = model.to(memory_format=torch.channels_last).train()
     params = [p for p in model.parameters() if p.requires_grad]
-    ema = [p.detach().clone() for p in params]
+    averaged = copy.deepcopy(model).eval()  # the moving average of the weights: what is scored and written
+    ema = [p for p in averaged.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=args.lr, fused=device.type == "cuda")
     log(f"{patches.images} training pairs ({len(train_planes)} images x shrinks {args.shrinks}), {len(held)} held out, "
         f"x{args.scale}, {sum(p.numel() for p in params)} trained parameters, prepared in {time.time() - t_prep:.1f} s "
         f"on {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}; "
         f"held-out PSNR at the start {start_psnr:.4f} dB")
-
-    def averaged() -> torch.nn.Module:
-        """The folded plain ESPCN of the moving average of the weights."""
-        saved = [p.detach().clone() for p in params]
-        with torch.no_grad():
-            for p, e in zip(params, ema):
-                p.copy_(e)
-            plain = fold(model).to(memory_format=torch.contiguous_format).eval()
-            for p, s in zip(params, saved):
-                p.copy_(s)
-        return plain
 
     best, best_step, step, running = start_psnr if args.init else -1.0, 0, 0, 0.0
     t0 = last_val = time.time()
@@ -211,8 +193,8 @@ def train(args: argparse.Namespace) -> int:
         last = time.time() - t0 >= args.seconds
         if time.time() - last_val >= args.val_seconds or last:
             last_val = time.time()
-            plain = averaged()
-            psnr = held_out_psnr(plain, held, args.scale)
+            plain = fold(averaged).to(memory_format=torch.contiguous_format)
+            psnr = held_out_psnr(plain, held, args.scale, device)
             mark = ""
             if psnr > best:
                 best, best_step, mark = psnr, step, " (best)"
@@ -228,10 +210,8 @@ def train(args: argparse.Namespace) -> int:
 
 def save(model: torch.nn.Module, out: Path) -> None:
     """The plain state dict, on the CPU, written whole or not at all."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    torch.save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, tmp)
-    tmp.replace(out)
+    with written_whole(out) as tmp:
+        torch.save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, tmp)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""What every training tool shares: seeding, the cosine schedule, the AMP step, checkpoints."""
+"""What every training tool shares: seeding, the cosine schedule, the AMP step, checkpoints, scoring a network."""
 
 from __future__ import annotations
 
@@ -48,11 +48,24 @@ def add_deterministic_argument(ap: argparse.ArgumentParser) -> None:
                          "an operation without a deterministic kernel stops the run and is named)")
 
 
+def cosine_factor(done: float, total: float) -> float:
+    """The share of the learning rate left after ``done`` of ``total`` (steps or seconds): a cosine from 1 to 0.01."""
+    return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(done, total) / total))
+
+
 def cosine_schedule(opt: torch.optim.Optimizer, steps: int) -> torch.optim.lr_scheduler.LambdaLR:
     """Cosine decay from the optimiser's learning rate to 1% of it over ``steps``."""
-    return torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda step: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps))
-    )
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: cosine_factor(step, steps))
+
+
+def luma_upscaler(model: torch.nn.Module, device: torch.device):
+    """``model`` as a LumaUpscaler (vidclear.evaluation.sr): a 0-255 luma plane in, its upscale out, for score_sr."""
+    def run(y: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            t = torch.from_numpy((y / 255).astype(np.float32))[None, None].to(device)
+            return model(t)[0, 0].float().cpu().numpy().astype(np.float64) * 255
+
+    return run
 
 
 class Optimisation:
