@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from vidclear.io.live_clock import MAX_STRAY, RATE, StreamClock
+from vidclear.io.live_clock import MAX_STRAY, MIN_GAP, RATE, StreamClock
 
 STEP = 1 / 15  # a 15 fps camera
 
@@ -107,5 +107,14 @@ def test_a_restart_begins_at_the_arrival_never_before_the_last_stamp():
     assert clock.stamp(0.7, 5.0) == pytest.approx(0.7)  # a new session: its own clock, a gap kept
     before = clock.last
     clock.restart()
-    assert before < clock.stamp(0.1, 9.0) < before + 0.001  # an arrival before the last stamp
+    assert clock.stamp(0.1, 9.0) == pytest.approx(before + MIN_GAP)  # an arrival before the last stamp
     assert first[-1] < before
+
+
+def test_frames_that_arrive_together_without_timestamps_stay_a_millisecond_apart():
+    """An RTSP camera's first frame comes without a timestamp, and deinterlace: fields makes two frames of it with
+    one arrival: 0.1 ms apart they became one moment in a Matroska file (its clock counts milliseconds)."""
+    clock = StreamClock()
+    first, second = stamps(clock, [14947.4047, 14947.4047], [None, None])
+    assert round(second * 1000) - round(first * 1000) >= 1
+    assert second - first == pytest.approx(MIN_GAP) and MIN_GAP == pytest.approx(0.001)

@@ -23,7 +23,10 @@ FOLLOW = 0.01  # share of a frame's lateness taken into the offset: about a 100-
 RATE = 0.01  # the offset moves by at most this share of each frame step (1 % playback speed)
 MAX_STEP = 1.0  # s: a step of the camera's clock beyond this, or not forward, is a jump
 MAX_STRAY = 2.0  # s: a frame this late starts the clock again; stamps this far ahead are not trusted
-MIN_GAP = 1e-4  # s: between two stamps, when a jump would put one at or before the last
+# s: between two stamps, when one would fall at or before the last (a jump, or frames without timestamps that
+# arrive together: the two fields of a camera's first frame). A millisecond, the coarsest time base written
+# (Matroska's), so that the two are two moments in the file too.
+MIN_GAP = 1e-3
 
 
 class StreamClock:
