@@ -41,7 +41,6 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vidclear.evaluation.degrade import CameraModel, camera_degrade  # noqa: E402
 from vidclear.evaluation.legibility import CAP_HEIGHT_EM, FONT  # noqa: E402
 from vidclear.evaluation.matlab_resize import imresize  # noqa: E402
 from vidclear.evaluation.metrics import modcrop  # noqa: E402
@@ -96,6 +95,8 @@ class PatchSampler:
         if degradation == "clean":  # the protocol's LR, as make_pair made it for the shipped clean models
             lrs = [[pair.lr_y for pair in pairs] + [imresize(t, 1 / scale) for t in texts]]
         else:  # each variant: every image through a camera drawn at random, eight images per camera
+            from vidclear.evaluation.degrade import CameraModel, camera_degrade
+
             lrs = []
             for _ in range(variants):
                 lr_v: list[np.ndarray] = []
@@ -103,14 +104,60 @@ class PatchSampler:
                     cam = CameraModel.random(self.rng)
                     lr_v += [lr.astype(np.float64) for lr in camera_degrade(hrs[i:i + 8], scale, self.rng, cam)]
                 lrs.append(lr_v)
+        targets = [(hr / 255).astype(np.float32) for hr in hrs]  # one array each, shared by its camera copies
         for lr_v in lrs:
-            for lr, hr, g in zip(lr_v, hrs, glyphs):
+            for lr, hr, g in zip(lr_v, targets, glyphs):
                 if min(lr.shape) >= patch:
-                    self.pairs.append(((lr / 255).astype(np.float32), (hr / 255).astype(np.float32)))
+                    self.pairs.append(((lr / 255).astype(np.float32), hr))
                     self.glyphs.append(g)
-        # Sample images in proportion to their area so big images are not under-used.
+        self._weigh()
+
+    def _weigh(self) -> None:
+        """Sample images in proportion to their area so big images are not under-used."""
         areas = np.array([lr.size for lr, _ in self.pairs], dtype=np.float64)
         self.weights = areas / areas.sum()
+
+    def save_pack(self, path: Path, meta: dict) -> None:
+        """Write the pairs and their glyphs to ``path`` (.npz), for ``load_pack`` on a machine that cannot build
+        them (no PyAV, fonts or data: a lent GPU). Levels are stored as uint8: a camera's decoded LR is whole
+        levels already; the HR is rounded to whole levels, a change of at most half a level in the target.
+        Each HR is stored once, however many camera copies share it."""
+        if meta.get("degradation") != "camera":
+            raise ValueError("a pack holds camera pairs (whole levels); clean pairs train on a GPU with "
+                             "tools/train_sr_gpu.py")
+        arrays, hr_ids = {}, {}
+        index = []
+        for j, (lr, hr) in enumerate(self.pairs):
+            arrays[f"lr{j}"] = np.round(lr * 255).astype(np.uint8)
+            if id(hr) not in hr_ids:
+                hr_ids[id(hr)] = len(hr_ids)
+                arrays[f"hr{hr_ids[id(hr)]}"] = np.clip(np.round(hr * 255), 0, 255).astype(np.uint8)
+            index.append(hr_ids[id(hr)])
+        counts = [len(g) for g in self.glyphs]
+        glyphs = np.concatenate([g.reshape(-1, 4) for g in self.glyphs]) if self.glyphs else np.zeros((0, 4))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, hr_index=np.array(index), glyph_counts=np.array(counts), glyphs=glyphs,
+                            meta=np.array(json.dumps(meta)), **arrays)
+
+    @classmethod
+    def load_pack(cls, path: Path, scale: int, patch: int, noise: float, seed: int, rotate: float = 0.0
+                  ) -> "PatchSampler":
+        """A sampler of the pairs ``save_pack`` wrote, drawing with its own generator (``seed``)."""
+        self = cls.__new__(cls)
+        self.scale, self.patch, self.noise, self.rotate = scale, patch, noise, rotate
+        self.rng = np.random.default_rng(seed)
+        with np.load(path) as z:
+            self.meta = json.loads(str(z["meta"]))
+            if self.meta["scale"] != scale:
+                raise ValueError(f"{path} holds x{self.meta['scale']} pairs, not x{scale}")
+            hrs = [(z[f"hr{k}"] / 255).astype(np.float32) for k in range(int(z["hr_index"].max()) + 1)]
+            ends = np.cumsum(z["glyph_counts"])
+            glyphs = np.split(z["glyphs"], ends[:-1])
+            self.pairs = [((z[f"lr{j}"] / 255).astype(np.float32), hrs[k]) for j, k in enumerate(z["hr_index"])]
+        self.glyphs = [g for g, (lr, _) in zip(glyphs, self.pairs) if min(lr.shape) >= patch]
+        self.pairs = [pair for pair in self.pairs if min(pair[0].shape) >= patch]
+        self._weigh()
+        return self
 
     def hold_out(self, every: int, seed: int) -> "PatchSampler":
         """Take one (LR, HR) pair in ``every``, drawn with this sampler's generator, out of it; returns a
@@ -422,11 +469,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hold-out-tenth", action="store_true",
                     help="leave every 10th T91 + BSD200 image out (the images tools/sr_heldout.py scores)")
     ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--pack-out", type=Path, default=None,
+                    help="write the camera training pairs (with their text and glyphs) to this .npz and stop")
+    ap.add_argument("--pack", type=Path, default=None,
+                    help="train on the pairs of a --pack-out file instead of building them: where PyAV, the fonts "
+                         "or the data are absent, such as a lent GPU (the data options then come from the pack)")
     add_run_arguments(ap, ckpt_every=1000)
     args = ap.parse_args(argv)
     if not 0 <= args.text_plates <= 1:
         ap.error(f"--text-plates is a share of the text blocks, 0 to 1, not {args.text_plates}")
-    if args.read_weight and not args.text_images:
+    if args.read_weight and not (args.text_images or args.pack):
         ap.error("--read-weight reads the training text: give --text-images too")
     if args.deepen and (args.arch != "espcn" or args.activation != "relu"):
         ap.error("--deepen is for --arch espcn with ReLU activations")
@@ -438,18 +490,41 @@ def main(argv: list[str] | None = None) -> int:
         if not font.is_file():
             ap.error(f"--text-font {font}: no such font file")
 
+    if args.pack_out and args.degradation != "camera":
+        ap.error("--pack-out writes camera pairs: give --degradation camera (clean pairs: tools/train_sr_gpu.py)")
+    if args.pack and not args.pack.is_file():
+        ap.error(f"--pack {args.pack}: no such file")
     device, ckpt_path = prepare_run(args)
 
-    paths = training_images("train_sr", args.data, "set5")
-    if args.text_images:
-        text_fonts(more=args.more_fonts, extra=tuple(args.text_font))  # before minutes of work, not after
-    if args.hold_out_tenth:
-        paths = split_tenth(paths)[0]
-    sampler = PatchSampler(paths, args.scale, args.patch, args.noise, args.seed, args.rotate, args.degradation,
-                           args.variants, args.text_images, tuple(args.text_heights), args.text_plates,
-                           args.more_fonts, tuple(args.text_font))
-    val_pairs = load_pairs(args.data / "set5", args.scale)
-    print(f"train_sr: {len(sampler.pairs)} training images, scale x{args.scale}, device {device}", flush=True)
+    if args.pack:
+        try:
+            sampler = PatchSampler.load_pack(args.pack, args.scale, args.patch, args.noise, args.seed, args.rotate)
+        except (ValueError, KeyError, OSError) as err:
+            ap.error(f"--pack {args.pack}: {err}")
+        print(f"train_sr: pairs from {args.pack}: {json.dumps(sampler.meta)}", flush=True)
+        if args.read_weight and not sampler.meta["text_images"]:
+            ap.error(f"--read-weight reads the training text: {args.pack} holds none")
+    else:
+        paths = training_images("train_sr", args.data, "set5")
+        if args.text_images:
+            text_fonts(more=args.more_fonts, extra=tuple(args.text_font))  # before minutes of work, not after
+        if args.hold_out_tenth:
+            paths = split_tenth(paths)[0]
+        sampler = PatchSampler(paths, args.scale, args.patch, args.noise, args.seed, args.rotate, args.degradation,
+                               args.variants, args.text_images, tuple(args.text_heights), args.text_plates,
+                               args.more_fonts, tuple(args.text_font))
+    if args.pack_out:
+        meta = {key: getattr(args, key) for key in ("scale", "degradation", "variants", "text_images", "text_plates",
+                                                    "more_fonts", "hold_out_tenth", "seed", "patch")}
+        meta.update(text_heights=list(args.text_heights), text_font=[str(f) for f in args.text_font],
+                    images=len(paths), pairs=len(sampler.pairs))
+        sampler.save_pack(args.pack_out, meta)
+        print(json.dumps({"pack": str(args.pack_out), "bytes": args.pack_out.stat().st_size, **meta}), flush=True)
+        return 0
+    set5 = args.data / "set5"
+    val_pairs = load_pairs(set5, args.scale) if set5.is_dir() else None  # a pack may travel without it
+    print(f"train_sr: {len(sampler.pairs)} training images, scale x{args.scale}, device {device}"
+          f"{'' if val_pairs else f' (no {set5}: no Set5 PSNR in the progress lines)'}", flush=True)
 
     if args.arch == "espcn":
         model = ESPCN(args.scale, tuple(args.channels), residual=not args.no_residual,
@@ -514,15 +589,14 @@ def main(argv: list[str] | None = None) -> int:
         if due(step, args.ckpt_every, args.steps):
             save_checkpoint(ckpt_path, model, optim, step, {"sampler": sampler.rng.bit_generator.state})
         if due(step, args.val_every, args.steps):
-            model.eval()
-            val = score_sr(val_pairs, args.scale, luma_upscaler(model, device), with_ssim=False)
-            model.train()
+            val = ""
+            if val_pairs:
+                model.eval()
+                val = f"Set5 PSNR {score_sr(val_pairs, args.scale, luma_upscaler(model, device), with_ssim=False).psnr:.3f} dB  "
+                model.train()
             rate = step / (time.time() - t0)
-            print(
-                f"step {step}/{args.steps}  loss {running:.5f}  lr {optim.lr:.2e}  "
-                f"Set5 PSNR {val.psnr:.3f} dB  {rate:.1f} steps/s",
-                flush=True,
-            )
+            print(f"step {step}/{args.steps}  loss {running:.5f}  lr {optim.lr:.2e}  {val}{rate:.1f} steps/s",
+                  flush=True)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     model = fold(model.cpu().eval())

@@ -13,7 +13,6 @@ import io
 from dataclasses import dataclass
 from fractions import Fraction
 
-import av
 import cv2
 import numpy as np
 
@@ -81,6 +80,8 @@ def _pages(shapes: list[tuple[int, int]]) -> list[list[tuple[int, tuple[int, int
 
 def codec_round_trip(frames: list[np.ndarray], camera: CameraModel) -> np.ndarray:
     """Encode grey 640x360 frames at ``camera.kbps`` (15 fps, no B-frames) in memory; the last one decoded."""
+    import av  # here, not at the top: training on pairs made elsewhere (train_sr.py --pack) needs no PyAV
+
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as out:
         stream = out.add_stream(camera.codec, rate=15)
