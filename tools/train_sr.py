@@ -121,10 +121,8 @@ class PatchSampler:
         """Write the pairs and their glyphs to ``path`` (.npz), for ``load_pack`` on a machine that cannot build
         them (no PyAV, fonts or data: a lent GPU). Levels are stored as uint8: a camera's decoded LR is whole
         levels already; the HR is rounded to whole levels, a change of at most half a level in the target.
-        Each HR is stored once, however many camera copies share it."""
-        if meta.get("degradation") != "camera":
-            raise ValueError("a pack holds camera pairs (whole levels); clean pairs train on a GPU with "
-                             "tools/train_sr_gpu.py")
+        Each HR is stored once, however many camera copies share it. ``main`` refuses clean pairs, whose LR
+        is not whole levels."""
         arrays, hr_ids = {}, {}
         index = []
         for j, (lr, hr) in enumerate(self.pairs):
@@ -492,6 +490,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.pack_out and args.degradation != "camera":
         ap.error("--pack-out writes camera pairs: give --degradation camera (clean pairs: tools/train_sr_gpu.py)")
+    if args.pack and args.pack_out:
+        ap.error("--pack reads a pack and --pack-out writes one: give one of them")
     if args.pack and not args.pack.is_file():
         ap.error(f"--pack {args.pack}: no such file")
     device, ckpt_path = prepare_run(args)
@@ -592,7 +592,8 @@ def main(argv: list[str] | None = None) -> int:
             val = ""
             if val_pairs:
                 model.eval()
-                val = f"Set5 PSNR {score_sr(val_pairs, args.scale, luma_upscaler(model, device), with_ssim=False).psnr:.3f} dB  "
+                score = score_sr(val_pairs, args.scale, luma_upscaler(model, device), with_ssim=False)
+                val = f"Set5 PSNR {score.psnr:.3f} dB  "
                 model.train()
             rate = step / (time.time() - t0)
             print(f"step {step}/{args.steps}  loss {running:.5f}  lr {optim.lr:.2e}  {val}{rate:.1f} steps/s",

@@ -64,3 +64,15 @@ def test_a_pack_of_clean_pairs_is_refused_before_any_work(tmp_path: Path, capsys
     assert stop.value.code == 2
     assert "--pack-out writes camera pairs" in capsys.readouterr().err
     assert not (tmp_path / "p.npz").exists()
+
+
+def test_reading_and_writing_a_pack_at_once_is_refused(tmp_path: Path, capsys) -> None:
+    from tools.train_sr import main
+
+    (tmp_path / "in.npz").write_bytes(b"")
+    with pytest.raises(SystemExit) as stop:
+        main(COMMON + ["--degradation", "camera", "--pack", str(tmp_path / "in.npz"), "--pack-out",
+                       str(tmp_path / "p.npz"), "--out", str(tmp_path / "w.pt")])
+    assert stop.value.code == 2
+    assert "give one of them" in capsys.readouterr().err
+    assert not (tmp_path / "p.npz").exists()
