@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
-from train_sr import PatchSampler, espcn_from_file  # noqa: E402
+from train_sr import PatchSampler, sr_network_from_file  # noqa: E402
 from vidclear.table import print_columns  # noqa: E402
 from vidclear.training.glyphs import glyph_crops, named, train_reader  # noqa: E402
 
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     methods = {"camera LR (LR-trained reader)": (lr_reader, enlarge), "original HR": (clean_reader, None),
                "bicubic": (clean_reader, enlarge)}
     for path in args.weights:
-        methods[str(path)] = (clean_reader, espcn_from_file(path, args.scale))
+        methods[str(path)] = (clean_reader, sr_network_from_file(path, args.scale))
     batches = [test.batch(64, glyphs=True) for _ in range(args.batches)]
     caps = torch.cat([(g[:, 3] / args.scale).round() for _, _, g in batches])
     rows = []

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
-from train_sr import espcn_upscaler  # noqa: E402
+from train_sr import sr_upscaler  # noqa: E402
 from vidclear.evaluation.degrade import CameraModel, camera_degrade  # noqa: E402
 from vidclear.evaluation.sr import SRPair, bicubic_upscaler, make_pair, read_rgb, score_sr  # noqa: E402
 from vidclear.shared_data import SHARED_DATA  # noqa: E402
@@ -50,7 +50,7 @@ def held_out_pairs(data: Path, scale: int, degradation: str, draws: int, seed: i
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("weights", type=Path, nargs="+", help="plain ESPCN state dicts (train_sr.py writes folded ones)")
+    ap.add_argument("weights", type=Path, nargs="+", help="weight files train_sr.py writes (folded ESPCN, or --arch srgan)")
     ap.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
     ap.add_argument("--degradation", choices=("clean", "camera"), default="clean")
     ap.add_argument("--draws", type=int, default=3, help="camera: degraded copies of each held-out image")
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     pairs = held_out_pairs(args.data, args.scale, args.degradation, args.draws, args.seed)
     rows = [("bicubic", f"{score_sr(pairs, args.scale, bicubic_upscaler(args.scale), with_ssim=False).psnr:.3f}")]
     for path in args.weights:
-        score = score_sr(pairs, args.scale, espcn_upscaler(path, args.scale), with_ssim=False)
+        score = score_sr(pairs, args.scale, sr_upscaler(path, args.scale), with_ssim=False)
         rows.append((str(path), f"{score.psnr:.3f}"))
     print(f"held-out tenth of T91 + BSD200: {len(pairs)} pairs, x{args.scale}, {args.degradation}"
           + (f" (seed {args.seed})" if args.degradation == "camera" else ""))

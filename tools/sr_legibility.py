@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
-from train_sr import espcn_upscaler  # noqa: E402
+from train_sr import sr_upscaler  # noqa: E402
 from vidclear.evaluation.legibility import check_ocr, degraded_samples, score, upscaled  # noqa: E402
 from vidclear.evaluation.matlab_resize import imresize  # noqa: E402
 from vidclear.table import print_columns  # noqa: E402
@@ -31,7 +31,7 @@ from vidclear.table import print_columns  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("weights", type=Path, nargs="+", help="plain ESPCN state dicts")
+    ap.add_argument("weights", type=Path, nargs="+", help="weight files train_sr.py writes (ESPCN or --arch srgan)")
     ap.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
     ap.add_argument("--degradation", choices=("clean", "camera"), default="camera")
     ap.add_argument("--strings", type=int, default=240)
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.strings} strings, seed {args.seed}, x{args.scale}, {args.degradation}; {check_ocr()}")
     methods = {"bicubic": lambda y: imresize(y, args.scale)}
     for path in args.weights:
-        methods[str(path)] = espcn_upscaler(path, args.scale)
+        methods[str(path)] = sr_upscaler(path, args.scale)
     if args.output_mean:
         each = [methods[str(path)] for path in args.weights]
         methods["mean of the outputs"] = lambda y: np.mean([fn(y) for fn in each], axis=0)

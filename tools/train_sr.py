@@ -19,6 +19,8 @@ probe of depth and reach, not a runtime model: vidclear/training/deepen.py);
 --adv-weight / --feature-weight add SRGAN's terms (vidclear/training/gan.py): a
 patch discriminator trained step for step with the network, its relativistic
 adversarial loss and the L1 between its features of the output and the target.
+--arch srgan trains srgan-x4's generator (vidclear/models/srgan.py) with all of
+these losses; tools/train_srgan.py is its from-scratch recipe.
 
 Example (the command behind the committed espcn-x3 weights is in its model card):
     python tools/train_sr.py --scale 3 --steps 20000 --out vidclear/models/weights/espcn_x3.pt
@@ -47,6 +49,7 @@ from vidclear.evaluation.metrics import modcrop  # noqa: E402
 from vidclear.evaluation.sr import load_pairs, make_pair, read_rgb, score_sr  # noqa: E402
 from vidclear.models.espcn import ESPCN  # noqa: E402
 from vidclear.models.srcnn import SRCNN  # noqa: E402
+from vidclear.models.srgan import SRGANGenerator  # noqa: E402
 from vidclear.shared_data import SHARED_DATA  # noqa: E402
 from vidclear.training.gan import PatchDiscriminator, discriminator_loss, generator_losses  # noqa: E402
 from vidclear.training.losses import InkLoss, L1SSIMLoss  # noqa: E402
@@ -371,19 +374,23 @@ def line_block(cap: int, font, scale: int, rng: np.random.Generator) -> tuple[np
     return np.asarray(img), glyphs
 
 
-def espcn_from_file(path: Path, scale: int) -> ESPCN:
-    """The network of a plain ESPCN weight file (what train_sr.py writes, of any ``--channels`` or
-    ``--deepen``), on the CPU."""
+def sr_network_from_file(path: Path, scale: int) -> torch.nn.Module:
+    """The network of a weight file train_sr.py writes, on the CPU: a plain ESPCN (of any ``--channels`` or
+    ``--deepen``) or an ``--arch srgan`` generator (of any width and depth), told apart by their keys."""
     state = torch.load(path, map_location="cpu", weights_only=True)
-    model = ESPCN(scale, (state["body.0.weight"].shape[0], state["body.2.weight"].shape[0]))
-    model = deepen(model, added_layers(state)).eval()
+    if "head.0.weight" in state:
+        blocks = len({key.split(".")[1] for key in state if key.startswith("blocks.")})
+        model: torch.nn.Module = SRGANGenerator(scale, state["head.0.weight"].shape[0], blocks)
+    else:
+        model = ESPCN(scale, (state["body.0.weight"].shape[0], state["body.2.weight"].shape[0]))
+        model = deepen(model, added_layers(state))
     model.load_state_dict(state)
-    return model
+    return model.eval()
 
 
-def espcn_upscaler(path: Path, scale: int):
-    """A luma upscaler of a plain ESPCN weight file, on the CPU."""
-    return luma_upscaler(espcn_from_file(path, scale), torch.device("cpu"))
+def sr_upscaler(path: Path, scale: int):
+    """A luma upscaler of a weight file train_sr.py writes (ESPCN or SRGAN generator), on the CPU."""
+    return luma_upscaler(sr_network_from_file(path, scale), torch.device("cpu"))
 
 
 def glyph_reader(args: argparse.Namespace, sampler: PatchSampler, work_dir: Path) -> GlyphReader:
@@ -411,7 +418,8 @@ def sha256(path: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
-    ap.add_argument("--arch", choices=("espcn", "srcnn"), default="espcn")
+    ap.add_argument("--arch", choices=("espcn", "srcnn", "srgan"), default="espcn",
+                    help="srgan: the generator of srgan-x4 (vidclear/models/srgan.py), 32 channels, 6 blocks")
     ap.add_argument("--channels", type=int, nargs=2, default=(64, 32))
     ap.add_argument("--no-residual", action="store_true", help="paper ESPCN without the bicubic residual")
     ap.add_argument("--activation", choices=("relu", "prelu"), default="relu")
@@ -529,12 +537,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.arch == "espcn":
         model = ESPCN(args.scale, tuple(args.channels), residual=not args.no_residual,
                       activation=args.activation).to(device)
+    elif args.arch == "srgan":
+        model = SRGANGenerator(args.scale).to(device)
     else:
         model = SRCNN(args.scale, tuple(args.channels)).to(device)
     if args.init:
         # strict=False: a stage may change the activations (PReLU slopes are then dropped)
-        missing, unexpected = model.load_state_dict(torch.load(args.init, map_location=device, weights_only=True),
-                                                    strict=False)
+        try:
+            missing, unexpected = model.load_state_dict(torch.load(args.init, map_location=device, weights_only=True),
+                                                        strict=False)
+        except RuntimeError as err:  # a tensor of another shape: another width, depth or scale
+            detail = next((line.strip() for line in str(err).splitlines() if "size mismatch" in line), str(err))
+            ap.error(f"--init {args.init} does not fit --arch {args.arch} at x{args.scale}: {detail}")
         print(f"train_sr: starting from {args.init} (ignored: {unexpected or 'nothing'}; new: {missing or 'nothing'})",
               flush=True)
     if args.deepen:
@@ -549,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
                          args.steps, device)
     criterion = L1SSIMLoss(args.ssim_weight, args.ssim_sigma).to(device)
     ink = InkLoss().to(device)
-    teacher = espcn_from_file(args.teacher, args.scale).to(device) if args.teacher else None
+    teacher = sr_network_from_file(args.teacher, args.scale).to(device) if args.teacher else None
     reading = ReadingLoss(glyph_reader(args, sampler, ckpt_path.parent)).to(device) if args.read_weight else None
     disc, d_optim = None, None
     if args.adv_weight or args.feature_weight:

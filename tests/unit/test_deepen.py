@@ -13,7 +13,7 @@ from vidclear.models.espcn import ESPCN
 from vidclear.training.deepen import added_layers, deepen
 
 sys.path.insert(0, str(REPO))
-from tools.train_sr import espcn_from_file  # noqa: E402
+from tools.train_sr import sr_network_from_file  # noqa: E402
 
 
 def _trained(scale: int) -> ESPCN:
@@ -51,8 +51,8 @@ def test_a_deepened_weight_file_loads_back_and_a_plain_one_stays_plain(tmp_path:
     torch.save(deep.state_dict(), deep_file)
     x = torch.rand(1, 1, 9, 9)
     with torch.no_grad():
-        assert torch.equal(espcn_from_file(deep_file, 3)(x), deep(x))
-        assert torch.equal(espcn_from_file(plain_file, 3)(x), plain(x))
+        assert torch.equal(sr_network_from_file(deep_file, 3)(x), deep(x))
+        assert torch.equal(sr_network_from_file(plain_file, 3)(x), plain(x))
     assert added_layers(torch.load(plain_file, weights_only=True)) == 0
 
 

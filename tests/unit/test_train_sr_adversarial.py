@@ -48,3 +48,39 @@ def test_resuming_an_adversarial_run_is_refused_before_any_work(tmp_path: Path, 
     assert stop.value.code == 2
     assert "--resume does not restore the discriminator" in capsys.readouterr().err
     assert not (tmp_path / "w.pt").exists()
+
+
+def test_arch_srgan_fine_tunes_the_generator_and_the_selection_tools_read_it(tmp_path: Path, capsys) -> None:
+    """--arch srgan gives srgan-x4's generator train_sr.py's losses (the reading loss here); sr_upscaler, which
+    tools/sr_legibility.py and sr_heldout.py read candidates through, tells its weight file from an ESPCN's."""
+    from tools.train_sr import main, sr_network_from_file, sr_upscaler
+    from vidclear.models.srgan import SRGANGenerator
+
+    data = tiny_data(tmp_path / "sr")
+    torch.manual_seed(0)
+    start = SRGANGenerator(4, 8, 2)
+    torch.nn.init.normal_(start.tail.weight, std=0.01)  # not bicubic exactly, so the output depends on the body
+    torch.save(start.state_dict(), tmp_path / "start.pt")
+    common = ["--scale", "4", "--arch", "srgan", "--steps", "2", "--batch", "2", "--patch", "12", "--threads", "1",
+              "--val-every", "0", "--ckpt-every", "0", "--data", str(data)]
+    with pytest.raises(SystemExit) as stop:  # 32 channels and 6 blocks: srgan-x4's generator
+        main(common + ["--init", str(tmp_path / "start.pt"), "--out", str(tmp_path / "w.pt")])
+    assert stop.value.code == 2
+    assert "does not fit --arch srgan at x4: size mismatch for head.0.weight" in capsys.readouterr().err
+    shipped = SRGANGenerator(4)
+    torch.nn.init.normal_(shipped.tail.weight, std=0.01)
+    torch.save(shipped.state_dict(), tmp_path / "shipped.pt")
+    assert main(common + ["--text-images", "2", "--text-heights", "4", "6", "--read-weight", "0.03",
+                          "--reader-steps", "2", "--init", str(tmp_path / "shipped.pt"),
+                          "--out", str(tmp_path / "w.pt")]) == 0
+    trained = torch.load(tmp_path / "w.pt", weights_only=True)
+    assert set(trained) == set(shipped.state_dict())
+    assert max((trained[k] - shipped.state_dict()[k]).abs().max().item() for k in trained) > 1e-6
+
+    net = sr_network_from_file(tmp_path / "start.pt", 4)  # any width and depth
+    assert isinstance(net, SRGANGenerator) and len(net.blocks) == 2 and net.head[0].out_channels == 8
+    y = np.random.default_rng(1).uniform(16, 235, (9, 11))
+    with torch.no_grad():
+        want = start.eval()(torch.from_numpy(y / 255).float()[None, None])[0, 0].numpy() * 255
+    got = sr_upscaler(tmp_path / "start.pt", 4)(y)
+    assert got.shape == (36, 44) and np.abs(got - want).max() < 1e-3

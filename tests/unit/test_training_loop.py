@@ -14,7 +14,7 @@ from vidclear.models.espcn import ESPCN
 from vidclear.training.loop import due, steps_between
 
 sys.path.insert(0, str(REPO))
-from tools.train_sr import espcn_upscaler  # noqa: E402
+from tools.train_sr import sr_upscaler  # noqa: E402
 
 
 def test_due_every_n_steps_and_at_the_last() -> None:
@@ -34,13 +34,13 @@ def test_steps_between_refuses_with_one_line(text: str, message: str) -> None:
 
 
 def test_the_selection_tools_read_weight_files_of_any_width(tmp_path) -> None:
-    """tools/sr_legibility.py and sr_heldout.py read candidates through espcn_upscaler, wider ones included."""
+    """tools/sr_legibility.py and sr_heldout.py read candidates through sr_upscaler, wider ones included."""
     torch.manual_seed(0)
     model = ESPCN(3, (24, 12)).eval()
     torch.save(model.state_dict(), tmp_path / "w.pt")
     y = np.random.default_rng(0).uniform(16, 235, (10, 14))
     with torch.no_grad():
         want = model(torch.from_numpy(y / 255).float()[None, None])[0, 0].numpy() * 255
-    got = espcn_upscaler(tmp_path / "w.pt", 3)(y)
+    got = sr_upscaler(tmp_path / "w.pt", 3)(y)
     assert got.shape == (30, 42)
     assert np.abs(got - want).max() < 1e-3
