@@ -187,7 +187,7 @@ def all_models() -> list[ModelSpec]:
 _ESPCN_SHA = {
     2: "d959b85a38b71380db363c138f5397ff81c4528f625f3af22926dd537b75f457",
     3: "bcb8fcf9dd76c2c05ec4b548f5742d7e3ddabda9395b3583ebcac0070857230e",
-    4: "85bb89864f8a16e7b73081a432c24dd2556183852788affbf33d2c50f2a9f06d",
+    4: "9061b7742bead3588a3a042a540bab6406f6619eb9d167946d8ab5ed79384c34",
 }
 
 # The -cctv models are fine-tuned from their clean twins on camera-like input (blur, Poisson-Gaussian noise,
@@ -267,7 +267,7 @@ register(
         build=lambda: SRGANGenerator(4, 32, 6),
         description="x4 forensic luma super-resolution for recorded incidents (slow: offline files, not live)",
         weights="srgan_x4.pt",
-        sha256="1c281ef307130e93bfc60287b6a3cf5739c53625e8f2cdbbe8b37860bc7b0d2f",
+        sha256="9f2caed3f3a0b9bc81995d3586a9e31312969b6d56767be6451384d42b4a3572",
         card="srgan_x4.md",
     )
 )
