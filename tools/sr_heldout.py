@@ -50,7 +50,8 @@ def held_out_pairs(data: Path, scale: int, degradation: str, draws: int, seed: i
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("weights", type=Path, nargs="+", help="weight files train_sr.py writes (folded ESPCN, or --arch srgan)")
+    ap.add_argument("weights", type=Path, nargs="+",
+                    help="weight files train_sr.py writes (folded ESPCN, or --arch srgan)")
     ap.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
     ap.add_argument("--degradation", choices=("clean", "camera"), default="clean")
     ap.add_argument("--draws", type=int, default=3, help="camera: degraded copies of each held-out image")

@@ -84,3 +84,14 @@ def test_arch_srgan_fine_tunes_the_generator_and_the_selection_tools_read_it(tmp
         want = start.eval()(torch.from_numpy(y / 255).float()[None, None])[0, 0].numpy() * 255
     got = sr_upscaler(tmp_path / "start.pt", 4)(y)
     assert got.shape == (36, 44) and np.abs(got - want).max() < 1e-3
+
+
+def test_arch_srgan_refuses_the_espcn_shape_options_before_any_work(tmp_path: Path, capsys) -> None:
+    from tools.train_sr import main
+
+    for extra in (["--activation", "prelu"], ["--no-residual"], ["--channels", "32", "16"]):
+        with pytest.raises(SystemExit) as stop:
+            main(["--scale", "4", "--arch", "srgan", *extra, "--out", str(tmp_path / "w.pt")])
+        assert stop.value.code == 2
+        assert "--channels, --activation and --no-residual are for espcn and srcnn" in capsys.readouterr().err
+    assert not (tmp_path / "w.pt").exists()
