@@ -486,7 +486,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--text-plates is a share of the text blocks, 0 to 1, not {args.text_plates}")
     if args.read_weight and not (args.text_images or args.pack):
         ap.error("--read-weight reads the training text: give --text-images too")
-    if args.arch == "srgan" and (args.no_residual or args.activation != "relu" or tuple(args.channels) != (64, 32)):
+    espcn_shape = args.no_residual or args.activation != "relu" or tuple(args.channels) != ap.get_default("channels")
+    if args.arch == "srgan" and espcn_shape:
         ap.error("--arch srgan is srgan-x4's generator (32 channels, 6 blocks, ReLU, bicubic residual): "
                  "--channels, --activation and --no-residual are for espcn and srcnn")
     if args.deepen and (args.arch != "espcn" or args.activation != "relu"):
